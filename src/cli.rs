@@ -1,0 +1,158 @@
+//! The command line. Cargo runs `cargo perf x` as `cargo-perf perf x`, so the top level is an
+//! enum with the single variant `Perf`, named `cargo`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::units::parse_duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap::builder::Styles::styled())]
+pub enum CargoCli {
+    /// Performance regression testing: measure workloads, check budgets.
+    Perf(PerfArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    version,
+    about = "Performance regression testing for Rust projects",
+    long_about = "Measures the workloads declared in perf.toml at the workspace root \
+                  (end-to-end commands over fixtures), summarises them with robust statistics \
+                  and checks each against its duration budget and thresholds.",
+    after_help = "Exit codes: 0 passed, 1 a workload failed or broke a budget or threshold, \
+                  2 the tool could not do its job (bad arguments or configuration, build failure).\n\n\
+                  Examples:\n  cargo perf list\n  cargo perf run\n  cargo perf run analyse --message-format json"
+)]
+pub struct PerfArgs {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalOpts {
+    /// Path to the workspace's Cargo.toml (default: found from the current directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Output format of results on standard output.
+    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+
+    /// When to colour the output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print no progress and pass --quiet to cargo.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Show the resolved command of each workload as it starts.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Testing aid: report the durations in this JSON file instead of running processes.
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
+    pub fake_runner: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    /// Tables for people.
+    Human,
+    /// One JSON object per line (schema in docs/json.md).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the workloads perf.toml declares: name, kind, class and why, budget, where declared.
+    #[command(after_help = "Examples:\n  cargo perf list\n  cargo perf list --message-format json")]
+    List,
+
+    /// Measure workloads and print their summaries and budget status.
+    #[command(
+        after_help = "A workload is over budget when its p95 wall time exceeds its class \
+                            budget or any run timed out, or when it breaks one of its thresholds.\n\n\
+                            Examples:\n  cargo perf run\n  cargo perf run analyse/large --min-runs 20\n  \
+                            cargo perf run --message-format json > results.jsonl"
+    )]
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Measure only workloads whose name contains this text.
+    pub filter: Option<String>,
+
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+/// Overrides of the sampling settings of every workload.
+#[derive(Debug, Args, Default)]
+pub struct SamplingArgs {
+    /// Warm-up runs before measuring (overrides perf.toml).
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u32>,
+    /// Runs always taken (overrides perf.toml).
+    #[arg(long, value_name = "N")]
+    pub min_runs: Option<u32>,
+    /// Runs never exceeded (overrides perf.toml).
+    #[arg(long, value_name = "N")]
+    pub max_runs: Option<u32>,
+    /// After min-runs, stop once this much time was spent measuring, e.g. 500ms, 10s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub time_cap: Option<Duration>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        CargoCli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_as_cargo_calls_it() {
+        let CargoCli::Perf(args) =
+            CargoCli::try_parse_from(["cargo-perf", "perf", "run", "abc", "--min-runs", "3"])
+                .unwrap();
+        let Command::Run(run) = args.command else {
+            panic!("not run")
+        };
+        assert_eq!(run.filter.as_deref(), Some("abc"));
+        assert_eq!(run.sampling.min_runs, Some(3));
+    }
+
+    #[test]
+    fn global_options_go_after_the_subcommand_too() {
+        let CargoCli::Perf(args) =
+            CargoCli::try_parse_from(["cargo", "perf", "list", "--message-format", "json", "-q"])
+                .unwrap();
+        assert_eq!(args.global.message_format, MessageFormat::Json);
+        assert!(args.global.quiet);
+    }
+
+    #[test]
+    fn bad_duration_is_refused() {
+        let err = CargoCli::try_parse_from(["cargo", "perf", "run", "--time-cap", "3"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("250ms"), "{err}");
+    }
+}

@@ -1,0 +1,14 @@
+//! `perf.toml` and defaults, resolved once into a validated [`Config`].
+
+mod manifest;
+mod resolve;
+pub mod units;
+
+pub use manifest::{ClassSpec, CommandLine, Metric, nearest};
+pub use resolve::{
+    Class, ClassBudgets, Config, Sampling, SamplingOverrides, Thresholds, WorkloadSpec, load,
+    resolve_text,
+};
+
+/// The name of the manifest at the workspace root.
+pub const MANIFEST_NAME: &str = "perf.toml";

@@ -1,0 +1,376 @@
+//! Turns the raw manifest into a `Config`: defaults applied, every value checked.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::manifest::{self, ClassSpec, CommandLine, Metric, RawSampling, RawThresholds};
+use crate::errors::ConfigError;
+
+/// A size class, each with a duration budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    Small,
+    Medium,
+    Large,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Small => "small",
+            Class::Medium => "medium",
+            Class::Large => "large",
+        }
+    }
+}
+
+/// The duration budget of each class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassBudgets {
+    pub small: Duration,
+    pub medium: Duration,
+    pub large: Duration,
+}
+
+impl Default for ClassBudgets {
+    /// The product's original workload table: small <= 30 s, medium <= 2 min, large <= 10 min.
+    fn default() -> Self {
+        ClassBudgets {
+            small: Duration::from_secs(30),
+            medium: Duration::from_secs(120),
+            large: Duration::from_secs(600),
+        }
+    }
+}
+
+impl ClassBudgets {
+    pub fn of(&self, class: Class) -> Duration {
+        match class {
+            Class::Small => self.small,
+            Class::Medium => self.medium,
+            Class::Large => self.large,
+        }
+    }
+}
+
+/// How many samples to take of a workload, complete with defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Sampling {
+    /// Runs before measuring, not counted.
+    pub warmup: u32,
+    /// Runs always taken (unless the workload fails).
+    pub min_runs: u32,
+    /// Runs never exceeded.
+    pub max_runs: u32,
+    /// Once `min_runs` are taken, stop when this much time has been spent measuring.
+    #[serde(rename = "time_cap_ns", serialize_with = "ser_ns")]
+    pub time_cap: Duration,
+    /// The metric verdicts are taken on.
+    pub metric: Metric,
+}
+
+impl Default for Sampling {
+    /// Like hyperfine: at least 10 runs and about 3 s of measuring, one warm-up run.
+    fn default() -> Self {
+        Sampling {
+            warmup: 1,
+            min_runs: 10,
+            max_runs: 500,
+            time_cap: Duration::from_secs(3),
+            metric: Metric::Wall,
+        }
+    }
+}
+
+impl RawSampling {
+    /// Fills what this layer leaves unset from `defaults`.
+    fn to_complete(self, defaults: &Sampling) -> Sampling {
+        Sampling {
+            warmup: self.warmup.unwrap_or(defaults.warmup),
+            min_runs: self.min_runs.unwrap_or(defaults.min_runs),
+            max_runs: self.max_runs.unwrap_or(defaults.max_runs),
+            time_cap: self.time_cap.unwrap_or(defaults.time_cap),
+            metric: self.metric.unwrap_or(defaults.metric),
+        }
+    }
+}
+
+/// Absolute limits on a workload's own samples; wall-time percentiles and peak memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Thresholds {
+    pub p50: Option<Duration>,
+    pub p90: Option<Duration>,
+    pub p95: Option<Duration>,
+    pub p99: Option<Duration>,
+    pub max_rss_bytes: Option<u64>,
+}
+
+impl From<RawThresholds> for Thresholds {
+    fn from(raw: RawThresholds) -> Self {
+        Thresholds {
+            p50: raw.p50,
+            p90: raw.p90,
+            p95: raw.p95,
+            p99: raw.p99,
+            max_rss_bytes: raw.max_rss,
+        }
+    }
+}
+
+/// One `[[workload]]` as declared, before fixtures are expanded.
+#[derive(Debug, Clone)]
+pub struct WorkloadSpec {
+    pub name: String,
+    /// The 1-based line of the `[[workload]]` entry in `perf.toml`.
+    pub line: usize,
+    pub argv: Vec<String>,
+    pub shell: bool,
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<String>,
+    pub class: ClassSpec,
+    pub timeout: Option<Duration>,
+    pub fixtures: Option<String>,
+    pub thresholds: Thresholds,
+    pub sampling: Sampling,
+}
+
+/// Everything the tool needs from `perf.toml`, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The manifest file.
+    pub path: PathBuf,
+    /// The workspace root, against which relative paths in the manifest are resolved.
+    pub root: PathBuf,
+    pub budgets: ClassBudgets,
+    pub workloads: Vec<WorkloadSpec>,
+}
+
+/// Sampling settings given on the command line; they override `perf.toml`.
+pub type SamplingOverrides = RawSampling;
+
+/// Reads and resolves `perf.toml` at `path`; `root` is the workspace root.
+pub fn load(
+    path: &Path,
+    root: &Path,
+    overrides: &SamplingOverrides,
+) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    resolve_text(path, root, &text, overrides)
+}
+
+/// Resolves the text of a manifest (split from `load` for tests).
+pub fn resolve_text(
+    path: &Path,
+    root: &Path,
+    text: &str,
+    overrides: &SamplingOverrides,
+) -> Result<Config, ConfigError> {
+    let raw = manifest::parse(path, text)?;
+    let defaults = raw.defaults.sampling().to_complete(&Sampling::default());
+    let default_class = raw.defaults.class;
+    let builtin = ClassBudgets::default();
+    let budgets = ClassBudgets {
+        small: raw.budgets.small.unwrap_or(builtin.small),
+        medium: raw.budgets.medium.unwrap_or(builtin.medium),
+        large: raw.budgets.large.unwrap_or(builtin.large),
+    };
+    let file_error = |message: String| ConfigError::File {
+        path: path.to_owned(),
+        message,
+    };
+    for (name, budget) in [
+        ("small", budgets.small),
+        ("medium", budgets.medium),
+        ("large", budgets.large),
+    ] {
+        if budget.is_zero() {
+            return Err(file_error(format!(
+                "[budgets] {name} is zero; give a positive duration such as `30s`"
+            )));
+        }
+    }
+    check_sampling(&defaults).map_err(|m| file_error(format!("[defaults]: {m}")))?;
+    if raw.workloads.is_empty() {
+        return Err(file_error(
+            "declares no workloads; add a `[[workload]]` with a `name` and a `command` \
+             (see the README for an example)"
+                .into(),
+        ));
+    }
+
+    let mut workloads = Vec::with_capacity(raw.workloads.len());
+    for spanned in raw.workloads {
+        let (line, _) = manifest::line_column(text, spanned.span().start);
+        let w = spanned.into_inner();
+        let error = |message: String| ConfigError::Workload {
+            path: path.to_owned(),
+            line,
+            workload: w.name.clone(),
+            message,
+        };
+        if w.name.trim().is_empty() {
+            return Err(error("`name` is empty; give the workload a name".into()));
+        }
+        let sampling = overrides.to_complete(&w.sampling().to_complete(&defaults));
+        check_sampling(&sampling).map_err(&error)?;
+        let argv = match (&w.command, w.shell) {
+            (CommandLine::Argv(argv), _) if argv.is_empty() || argv[0].is_empty() => {
+                return Err(error(
+                    "`command` is empty; give the program and its arguments".into(),
+                ));
+            }
+            (CommandLine::Argv(argv), false) => argv.clone(),
+            (CommandLine::Argv(argv), true) => vec![argv.join(" ")],
+            (CommandLine::Script(script), true) => vec![script.clone()],
+            (CommandLine::Script(script), false) => {
+                return Err(error(format!(
+                    "`command` is a string (`{script}`) but `shell` is not set; write it as an argv \
+                     array such as [\"prog\", \"arg\"], or add `shell = true` to run it with `sh -c`"
+                )));
+            }
+        };
+        if w.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(error("`timeout` is zero; give a positive duration".into()));
+        }
+        workloads.push(WorkloadSpec {
+            line,
+            argv,
+            shell: w.shell,
+            env: w.env.clone(),
+            cwd: w.cwd.clone(),
+            class: w
+                .class
+                .or(default_class)
+                .unwrap_or(if w.fixtures.is_some() {
+                    ClassSpec::Auto
+                } else {
+                    ClassSpec::Small
+                }),
+            timeout: w.timeout,
+            fixtures: w.fixtures.clone(),
+            thresholds: w.thresholds.clone().into(),
+            sampling,
+            name: w.name,
+        });
+    }
+    Ok(Config {
+        path: path.to_owned(),
+        root: root.to_owned(),
+        budgets,
+        workloads,
+    })
+}
+
+fn check_sampling(s: &Sampling) -> Result<(), String> {
+    if s.min_runs == 0 || s.max_runs == 0 {
+        return Err(format!(
+            "runs must be at least 1 (min_runs = {}, max_runs = {}); set `min_runs` and `max_runs` \
+             to 1 or more",
+            s.min_runs, s.max_runs
+        ));
+    }
+    if s.max_runs < s.min_runs {
+        return Err(format!(
+            "`max_runs` ({}) is below `min_runs` ({}); raise `max_runs` or lower `min_runs`",
+            s.max_runs, s.min_runs
+        ));
+    }
+    Ok(())
+}
+
+fn ser_ns<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_nanos() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(text: &str) -> Result<Config, String> {
+        resolve_text(
+            Path::new("perf.toml"),
+            Path::new("/ws"),
+            text,
+            &SamplingOverrides::default(),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_fill_in_and_workloads_override() {
+        let c = resolve(
+            "[defaults]\nwarmup = 3\n[[workload]]\nname = \"a\"\ncommand = [\"x\"]\nmin_runs = 4\n",
+        )
+        .unwrap();
+        let s = c.workloads[0].sampling;
+        assert_eq!((s.warmup, s.min_runs, s.max_runs), (3, 4, 500));
+        assert_eq!(c.workloads[0].class, ClassSpec::Small);
+        assert_eq!(c.workloads[0].line, 3);
+        assert_eq!(c.budgets, ClassBudgets::default());
+    }
+
+    #[test]
+    fn command_line_overrides_beat_the_file() {
+        let overrides = SamplingOverrides {
+            min_runs: Some(2),
+            ..SamplingOverrides::default()
+        };
+        let c = resolve_text(
+            Path::new("perf.toml"),
+            Path::new("/ws"),
+            "[[workload]]\nname = \"a\"\ncommand = [\"x\"]\nmin_runs = 4\nmax_runs = 9\n",
+            &overrides,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.workloads[0].sampling.min_runs,
+                c.workloads[0].sampling.max_runs
+            ),
+            (2, 9)
+        );
+    }
+
+    #[test]
+    fn fixture_workloads_default_to_auto() {
+        let c =
+            resolve("[[workload]]\nname = \"a\"\ncommand = [\"x\"]\nfixtures = \"f/*\"\n").unwrap();
+        assert_eq!(c.workloads[0].class, ClassSpec::Auto);
+    }
+
+    #[test]
+    fn zero_runs_is_an_error_naming_the_workload() {
+        let err =
+            resolve("[[workload]]\nname = \"a\"\ncommand = [\"x\"]\nmax_runs = 0\n").unwrap_err();
+        assert!(err.contains("perf.toml:1: workload `a`"), "{err}");
+        assert!(err.contains("at least 1"), "{err}");
+    }
+
+    #[test]
+    fn max_below_min_is_an_error() {
+        let err = resolve("[defaults]\nmin_runs = 5\nmax_runs = 2\n[[workload]]\nname = \"a\"\ncommand = [\"x\"]\n")
+            .unwrap_err();
+        assert!(err.contains("[defaults]"), "{err}");
+    }
+
+    #[test]
+    fn a_string_command_needs_shell() {
+        let err = resolve("[[workload]]\nname = \"a\"\ncommand = \"echo hi\"\n").unwrap_err();
+        assert!(err.contains("shell = true"), "{err}");
+        let ok =
+            resolve("[[workload]]\nname = \"a\"\ncommand = \"echo hi\"\nshell = true\n").unwrap();
+        assert_eq!(ok.workloads[0].argv, vec!["echo hi".to_string()]);
+    }
+
+    #[test]
+    fn no_workloads_is_an_error() {
+        assert!(resolve("").unwrap_err().contains("no workloads"));
+    }
+}

@@ -1,0 +1,180 @@
+//! Durations (`250ms`, `30s`, `2m`) and sizes (`500MiB`) as written in `perf.toml`.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+
+/// The forms a duration may take, quoted in every error about one.
+pub const DURATION_FORMS: &str =
+    "a number with a unit: `500us`, `250ms`, `30s`, `2m`, `1h` (decimals allowed: `1.5s`)";
+/// The forms a size may take, quoted in every error about one.
+pub const SIZE_FORMS: &str =
+    "a number with a unit: `512B`, `64KiB`, `500MiB`, `2GiB` (or KB/MB/GB for powers of 1000)";
+
+/// Parses a duration such as `250ms`, `30s`, `2m` or `1.5h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = split_number(text)
+        .ok_or_else(|| format!("invalid duration `{text}`: expected {DURATION_FORMS}"))?;
+    let seconds_per_unit = match unit {
+        "ns" => 1e-9,
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(format!(
+                "invalid duration `{text}`: unknown unit `{unit}`; expected {DURATION_FORMS}"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(number * seconds_per_unit)
+        .map_err(|_| format!("invalid duration `{text}`: out of range"))
+}
+
+/// Parses a size such as `500MiB`, in bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let (number, unit) = split_number(text)
+        .ok_or_else(|| format!("invalid size `{text}`: expected {SIZE_FORMS}"))?;
+    let bytes_per_unit: f64 = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        _ => {
+            return Err(format!(
+                "invalid size `{text}`: unknown unit `{unit}`; expected {SIZE_FORMS}"
+            ));
+        }
+    };
+    let bytes = number * bytes_per_unit;
+    if bytes > u64::MAX as f64 {
+        return Err(format!("invalid size `{text}`: out of range"));
+    }
+    Ok(bytes.round() as u64)
+}
+
+/// Splits `"1.5s"` into `(1.5, "s")`. A unit is required: a bare number is ambiguous.
+fn split_number(text: &str) -> Option<(f64, &str)> {
+    let text = text.trim();
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(end);
+    let number: f64 = number.parse().ok()?;
+    let unit = unit.trim();
+    (!unit.is_empty() && number.is_finite()).then_some((number, unit))
+}
+
+/// Formats nanoseconds for people: `812 µs`, `12.3 ms`, `1.50 s`, `2m 05s`.
+pub fn format_ns(ns: f64) -> String {
+    let abs = ns.abs();
+    if abs < 1e3 {
+        format!("{ns:.0} ns")
+    } else if abs < 1e6 {
+        format!("{:.1} µs", ns / 1e3)
+    } else if abs < 1e9 {
+        format!("{:.1} ms", ns / 1e6)
+    } else if abs < 60e9 {
+        format!("{:.2} s", ns / 1e9)
+    } else {
+        let secs = (ns / 1e9).round() as u64;
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    }
+}
+
+/// Formats a byte count for people: `812 B`, `3.4 MiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b < 1024.0 {
+        format!("{bytes} B")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.1} KiB", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.1} MiB", b / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2} GiB", b / (1024.0 * 1024.0 * 1024.0))
+    }
+}
+
+/// Deserializes a duration string for serde (`#[serde(deserialize_with = ...)]`).
+pub fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<Duration>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "{DURATION_FORMS}")
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            parse_duration(s).map(Some).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V)
+}
+
+/// Deserializes a size string for serde (`#[serde(deserialize_with = ...)]`).
+pub fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "{SIZE_FORMS}")
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            parse_size(s).map(Some).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_every_unit() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("20us"), Ok(Duration::from_micros(20)));
+        assert_eq!(parse_duration(" 3 s "), Ok(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn bad_durations_name_the_accepted_forms() {
+        for bad in ["30", "fast", "3 parsecs", "", "-1s", "1..2s"] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+            assert!(err.contains("250ms"), "{err}");
+        }
+    }
+
+    #[test]
+    fn sizes_binary_and_decimal() {
+        assert_eq!(parse_size("500MiB"), Ok(500 * 1024 * 1024));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
+        assert_eq!(parse_size("0.5GiB"), Ok(512 * 1024 * 1024));
+        assert!(parse_size("500").unwrap_err().contains("500MiB"));
+        assert!(
+            parse_size("5 parsecs")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+    }
+
+    #[test]
+    fn human_formats() {
+        assert_eq!(format_ns(812.0), "812 ns");
+        assert_eq!(format_ns(12_345_000.0), "12.3 ms");
+        assert_eq!(format_ns(1_500_000_000.0), "1.50 s");
+        assert_eq!(format_ns(125e9), "2m 05s");
+        assert_eq!(format_bytes(3 * 1024 * 1024 + 400 * 1024), "3.4 MiB");
+    }
+}

@@ -1,0 +1,79 @@
+//! Error types of each area, and the exit codes the tool documents.
+//!
+//! Every error that involves a file names it; every message says how to fix the problem where the
+//! fix is known. `dispatch` is the one place that prints them.
+
+use std::path::PathBuf;
+
+/// Exit codes of `cargo perf`. They are part of the tool's interface and documented in the README.
+pub mod exit_codes {
+    /// Everything that was asked for was done, and every gate passed.
+    pub const OK: i32 = 0;
+    /// The tool did its job and a gate failed: a workload failed, was over its budget or over a
+    /// threshold.
+    pub const GATE_FAILED: i32 = 1;
+    /// The tool could not do its job: bad arguments or configuration, a build that failed, a
+    /// command that cannot be started.
+    pub const TOOL_ERROR: i32 = 2;
+}
+
+/// Errors in reading or resolving `perf.toml`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A syntax error, an unknown key or a bad value, with its position in the file.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A problem with one workload, found after parsing (a glob that matches nothing, say).
+    #[error("{path}:{line}: workload `{workload}`: {message}")]
+    Workload {
+        path: PathBuf,
+        line: usize,
+        workload: String,
+        message: String,
+    },
+    /// A problem with the file as a whole.
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+/// Errors of cargo itself: metadata and builds.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("cannot read the cargo workspace: {0}")]
+    Metadata(String),
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("`cargo build --release` failed ({status}); cargo's output is above")]
+    BuildFailed { status: String },
+    #[error("cargo built `{name}` but reported no executable for it")]
+    NoExecutable { name: String },
+}
+
+/// Errors that stop measurement altogether (as opposed to a workload failing, which is a result).
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    #[error("cannot start `{program}`: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{what} failed: {source}")]
+    Sys {
+        what: &'static str,
+        source: std::io::Error,
+    },
+}

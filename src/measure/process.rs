@@ -1,0 +1,291 @@
+//! The real runner: one child per run, in its own process group, reaped with `wait4`.
+//!
+//! Why each piece is there:
+//! - `wait4` is the only call that returns the child's user and system CPU time and peak RSS.
+//!   They include every descendant the child waited for (Linux keeps the maximum RSS over them).
+//! - The tool becomes a child subreaper, so a descendant orphaned by its parent is reparented to
+//!   the tool instead of init: it can then be killed and reaped, and its CPU time counted.
+//! - The child leads its own process group, so a timeout kills the whole group at once. The
+//!   group is also killed after every run, while the leader is still an unreaped zombie (so its
+//!   id cannot be reused): background processes a workload leaves behind would disturb the next
+//!   run.
+//! - A pidfd lets the tool sleep in `poll` until the child exits or the timeout passes, with no
+//!   thread and no polling loop; kernels without pidfd (before 5.3) fall back to polling.
+//!
+//! The runner assumes the tool has no other children while a run is in progress: it reaps
+//! any child it finds.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::runner::{Exit, RunResult, RunSpec, Runner, Sample};
+use crate::errors::MeasureError;
+
+/// How much of standard error is kept for failure messages.
+const STDERR_TAIL_BYTES: u64 = 4096;
+const STDERR_TAIL_LINES: usize = 20;
+
+/// Starts real processes.
+pub struct ProcessRunner {
+    /// Standard error of each run goes here (truncated before each run), so that a child writing
+    /// a lot can never block on a full pipe and no reader thread is needed.
+    stderr: File,
+}
+
+impl ProcessRunner {
+    pub fn new() -> Result<Self, MeasureError> {
+        // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory.
+        let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        if rc != 0 {
+            return Err(sys("prctl(PR_SET_CHILD_SUBREAPER)"));
+        }
+        let stderr = tempfile::tempfile().map_err(|source| MeasureError::Sys {
+            what: "creating a temporary file for standard error",
+            source,
+        })?;
+        Ok(ProcessRunner { stderr })
+    }
+
+    fn stderr_tail(&mut self) -> String {
+        let len = self.stderr.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut buf = Vec::new();
+        let start = len.saturating_sub(STDERR_TAIL_BYTES);
+        if self.stderr.seek(SeekFrom::Start(start)).is_err()
+            || self.stderr.read_to_end(&mut buf).is_err()
+        {
+            return String::new();
+        }
+        let text = String::from_utf8_lossy(&buf);
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n")
+    }
+}
+
+impl Runner for ProcessRunner {
+    fn run(&mut self, spec: &RunSpec) -> Result<RunResult, MeasureError> {
+        let io = |what| move |source| MeasureError::Sys { what, source };
+        self.stderr
+            .set_len(0)
+            .map_err(io("truncating standard error"))?;
+        self.stderr
+            .seek(SeekFrom::Start(0))
+            .map_err(io("seeking standard error"))?;
+        let stderr = self
+            .stderr
+            .try_clone()
+            .map_err(io("duplicating a descriptor"))?;
+
+        let mut cmd = Command::new(&spec.argv[0]);
+        cmd.args(&spec.argv[1..])
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&spec.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .process_group(0);
+
+        let start = Instant::now();
+        let child = cmd.spawn().map_err(|source| MeasureError::Spawn {
+            program: spec.argv[0].clone(),
+            source,
+        })?;
+        let pid = child.id() as libc::pid_t;
+        let timed_out = !wait_for_exit(pid, start + spec.timeout)?;
+        let wall = start.elapsed();
+        // SAFETY: kill takes plain integers; the leader is an unreaped zombie, so the group id
+        // still names our group.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        let Waited::Reaped(status, usage) = wait4(pid, 0)? else {
+            return Err(sys("wait4 on the workload"));
+        };
+        let mut sample = Sample {
+            wall_ns: wall.as_nanos() as u64,
+            user_ns: 0,
+            sys_ns: 0,
+            max_rss_bytes: 0,
+        };
+        add_usage(&mut sample, &usage);
+        reap_orphans(&mut sample)?;
+
+        let exit = if timed_out {
+            Exit::TimedOut
+        } else if libc::WIFSIGNALED(status) {
+            Exit::Signal(libc::WTERMSIG(status))
+        } else {
+            Exit::Code(libc::WEXITSTATUS(status))
+        };
+        let stderr_tail = if exit == Exit::Code(0) {
+            String::new()
+        } else {
+            self.stderr_tail()
+        };
+        Ok(RunResult {
+            sample,
+            exit,
+            stderr_tail,
+        })
+    }
+}
+
+/// Waits until `pid` exits (true) or `deadline` passes (false, after killing its group). The
+/// child is left unreaped.
+fn wait_for_exit(pid: libc::pid_t, deadline: Instant) -> Result<bool, MeasureError> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    let exited = if fd >= 0 {
+        let result = poll_pidfd(fd, deadline);
+        // SAFETY: fd is the descriptor pidfd_open returned and nothing else owns it.
+        unsafe { libc::close(fd) };
+        result?
+    } else {
+        poll_waitid(pid, deadline)?
+    };
+    if !exited {
+        // SAFETY: as above; the child is not reaped yet.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+    }
+    Ok(exited)
+}
+
+fn poll_pidfd(fd: libc::c_int, deadline: Instant) -> Result<bool, MeasureError> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = left.as_millis().min(i32::MAX as u128) as i32 + i32::from(!left.is_zero());
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n > 0 {
+            return Ok(true);
+        }
+        if n == 0 && Instant::now() >= deadline {
+            return Ok(false);
+        }
+        if n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return Err(sys("poll on the workload's pidfd"));
+        }
+    }
+}
+
+/// The fallback for kernels without pidfd: checks for exit with growing sleeps.
+fn poll_waitid(pid: libc::pid_t, deadline: Instant) -> Result<bool, MeasureError> {
+    let mut pause = Duration::from_micros(50);
+    loop {
+        // SAFETY: siginfo_t is plain data, zeroed is a valid value; waitid fills it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        // SAFETY: a valid pointer to a siginfo_t.
+        let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+        // SAFETY: si_pid is set by waitid; zero means the child has not exited.
+        if rc == 0 && unsafe { info.si_pid() } != 0 {
+            return Ok(true);
+        }
+        if rc != 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return Err(sys("waitid on the workload"));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
+}
+
+/// What `wait4` found.
+enum Waited {
+    Reaped(libc::c_int, libc::rusage),
+    /// Children exist but none has exited (only with `WNOHANG`).
+    NoneReady,
+    NoChildren,
+}
+
+/// `wait4(pid, flags)`, retried on EINTR.
+fn wait4(pid: libc::pid_t, flags: libc::c_int) -> Result<Waited, MeasureError> {
+    loop {
+        let mut status = 0;
+        // SAFETY: rusage is plain data; wait4 fills it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointers to a status int and a rusage.
+        let rc = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+        if rc > 0 {
+            return Ok(Waited::Reaped(status, usage));
+        }
+        if rc == 0 {
+            return Ok(Waited::NoneReady);
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::ECHILD) => return Ok(Waited::NoChildren),
+            _ => return Err(sys("wait4")),
+        }
+    }
+}
+
+/// Kills and reaps every child the tool still has: descendants of the workload that left its
+/// process group and were reparented to the tool. Their CPU time and RSS join the sample.
+fn reap_orphans(sample: &mut Sample) -> Result<(), MeasureError> {
+    loop {
+        match wait4(-1, libc::WNOHANG)? {
+            Waited::Reaped(_, usage) => {
+                add_usage(sample, &usage);
+                continue;
+            }
+            Waited::NoChildren => return Ok(()),
+            Waited::NoneReady => {}
+        }
+        let alive = children_of_self();
+        if alive.is_empty() {
+            return Ok(());
+        }
+        for pid in alive {
+            // SAFETY: plain integers; these are our own children, unreaped, so their ids are
+            // ours. Their groups go too, in case they lead one.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        if let Waited::Reaped(_, usage) = wait4(-1, 0)? {
+            add_usage(sample, &usage);
+        }
+    }
+}
+
+/// The live children of this process, from `/proc/self/task/*/children`.
+fn children_of_self() -> Vec<libc::pid_t> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut pids = Vec::new();
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            pids.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<libc::pid_t>().ok()),
+            );
+        }
+    }
+    pids
+}
+
+fn add_usage(sample: &mut Sample, usage: &libc::rusage) {
+    let ns = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000;
+    sample.user_ns += ns(usage.ru_utime);
+    sample.sys_ns += ns(usage.ru_stime);
+    // Linux reports ru_maxrss in KiB.
+    sample.max_rss_bytes = sample.max_rss_bytes.max(usage.ru_maxrss as u64 * 1024);
+}
+
+fn sys(what: &'static str) -> MeasureError {
+    MeasureError::Sys {
+        what,
+        source: std::io::Error::last_os_error(),
+    }
+}

@@ -1,0 +1,69 @@
+//! What a runner is asked to do and what it reports.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::errors::MeasureError;
+
+/// One process to start: no shell unless the argv asks for one.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The workload's name (the fake runner looks its durations up by it).
+    pub name: String,
+    pub argv: Vec<String>,
+    /// Variables added to the tool's own environment.
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    /// The whole process group is killed when this has passed.
+    pub timeout: Duration,
+}
+
+/// One measured run. This is what records store for every sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Elapsed time from spawn to exit.
+    pub wall_ns: u64,
+    /// User CPU time of the process and every descendant that was waited for.
+    pub user_ns: u64,
+    /// System CPU time, likewise.
+    pub sys_ns: u64,
+    /// The largest resident set size of any process of the tree.
+    pub max_rss_bytes: u64,
+}
+
+impl Sample {
+    pub fn cpu_ns(&self) -> u64 {
+        self.user_ns + self.sys_ns
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+    /// Killed by the tool when the timeout passed.
+    TimedOut,
+}
+
+/// A run's measurements and how it ended.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub sample: Sample,
+    pub exit: Exit,
+    /// The last lines of standard error, kept for failure messages.
+    pub stderr_tail: String,
+}
+
+impl RunResult {
+    pub fn succeeded(&self) -> bool {
+        self.exit == Exit::Code(0)
+    }
+}
+
+/// Starts a process and measures it. A real one and a fake one exist.
+pub trait Runner {
+    fn run(&mut self, spec: &RunSpec) -> Result<RunResult, MeasureError>;
+}

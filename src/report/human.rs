@@ -1,0 +1,150 @@
+//! Tables for people.
+
+use std::io::{self, Write};
+
+use tabled::builder::Builder;
+use tabled::settings::object::Columns;
+use tabled::settings::{Alignment, Style};
+
+use super::Exporter;
+use crate::config::units::{format_bytes, format_ns};
+use crate::discover::Workload;
+use crate::pipeline::{Status, WorkloadResult};
+use crate::stats::Breach;
+
+/// Terminal tables, then details of anything that failed or broke a limit.
+pub struct Human {
+    /// The manifest's file name, for "declared at".
+    pub manifest: String,
+}
+
+impl Exporter for Human {
+    fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()> {
+        let mut b = Builder::default();
+        b.push_record([
+            "workload", "kind", "class", "why", "budget", "timeout", "declared",
+        ]);
+        for w in workloads {
+            b.push_record([
+                w.name.clone(),
+                "command".into(),
+                w.class.as_str().into(),
+                w.class_reason.clone(),
+                format_ns(w.budget.as_nanos() as f64),
+                format_ns(w.timeout.as_nanos() as f64),
+                format!("{}:{}", self.manifest, w.line),
+            ]);
+        }
+        let mut table = b.build();
+        table.with(Style::sharp());
+        writeln!(out, "{table}")?;
+        writeln!(out, "{} workloads", workloads.len())
+    }
+
+    fn run(&self, results: &[WorkloadResult], _: i32, out: &mut dyn Write) -> io::Result<()> {
+        let mut b = Builder::default();
+        b.push_record([
+            "workload", "class", "n", "p50", "p95", "p99", "CPU", "peak RSS", "budget",
+        ]);
+        let ns = |v: Option<f64>| v.map_or("-".to_string(), format_ns);
+        for r in results {
+            let w = r.wall_ns.as_ref();
+            b.push_record([
+                r.workload.name.clone(),
+                r.workload.class.as_str().into(),
+                r.samples.len().to_string(),
+                ns(w.map(|s| s.median)),
+                ns(w.map(|s| s.p95)),
+                ns(w.map(|s| s.p99)),
+                ns(r.cpu_ns.as_ref().map(|s| s.median)),
+                r.max_rss_bytes.map_or("-".into(), format_bytes),
+                budget_cell(r),
+            ]);
+        }
+        let mut table = b.build();
+        table
+            .with(Style::sharp())
+            .modify(Columns::new(2..8), Alignment::right());
+        writeln!(out, "{table}")?;
+        for r in results {
+            details(r, out)?;
+        }
+        let count = |s| results.iter().filter(|r| r.status() == s).count();
+        writeln!(
+            out,
+            "{} workloads: {} passed, {} over budget, {} failed",
+            results.len(),
+            count(Status::Passed),
+            count(Status::OverBudget),
+            count(Status::Failed)
+        )
+    }
+}
+
+fn budget_cell(r: &WorkloadResult) -> String {
+    match r.status() {
+        Status::Failed => "FAILED".into(),
+        Status::OverBudget => "OVER".into(),
+        Status::Passed => match r.budget.budget_used {
+            Some(used) => format!(
+                "ok ({:.1}% of {})",
+                used * 100.0,
+                format_ns(r.workload.budget.as_nanos() as f64)
+            ),
+            None => "ok".into(),
+        },
+    }
+}
+
+fn details(r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(f) = &r.failure {
+        let when = if f.during_warmup {
+            "in a warm-up run".to_string()
+        } else {
+            format!("in run {}", r.samples.len() + 1)
+        };
+        writeln!(out, "\n{} failed {when}: {}", r.workload.name, f.reason)?;
+        writeln!(out, "  command: {}", r.workload.argv.join(" "))?;
+        if !f.stderr_tail.is_empty() {
+            writeln!(out, "  last lines of stderr:")?;
+            for line in f.stderr_tail.lines() {
+                writeln!(out, "  | {line}")?;
+            }
+        }
+    }
+    let breaches: Vec<&Breach> = r
+        .budget
+        .breaches
+        .iter()
+        .filter(|b| b.limit != "timeout")
+        .collect();
+    if !breaches.is_empty() {
+        writeln!(out, "\n{} is over a limit:", r.workload.name)?;
+        for b in breaches {
+            writeln!(out, "  {}", describe(b, r))?;
+        }
+    }
+    Ok(())
+}
+
+fn describe(b: &Breach, r: &WorkloadResult) -> String {
+    let actual = b.actual.unwrap_or(f64::NAN);
+    match b.limit {
+        "max_rss" => format!(
+            "peak RSS {} > max_rss {}",
+            format_bytes(actual as u64),
+            format_bytes(b.allowed as u64)
+        ),
+        "budget" => format!(
+            "p95 wall time {} > the {} class budget {}",
+            format_ns(actual),
+            r.workload.class.as_str(),
+            format_ns(b.allowed)
+        ),
+        limit => format!(
+            "{limit} wall time {} > threshold {}",
+            format_ns(actual),
+            format_ns(b.allowed)
+        ),
+    }
+}

@@ -1,0 +1,173 @@
+//! `--message-format json`: one JSON object per line, each with a `reason` (as cargo does) and
+//! the `schema` version. The fields are documented in `docs/json.md`; a change that removes or
+//! renames a field raises `JSON_SCHEMA_VERSION`.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::Exporter;
+use crate::config::{Class, Sampling, Thresholds};
+use crate::discover::Workload;
+use crate::measure::{Failure, Sample};
+use crate::pipeline::{Status, WorkloadResult};
+use crate::stats::{BudgetStatus, Summary};
+
+/// The version of the objects below.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// JSON Lines on standard output.
+pub struct Json;
+
+#[derive(Serialize)]
+struct WorkloadInfo<'a> {
+    name: &'a str,
+    kind: &'static str,
+    class: Class,
+    class_reason: &'a str,
+    fixture: Option<&'a Path>,
+    argv: &'a [String],
+    cwd: &'a Path,
+    budget_ns: u64,
+    timeout_ns: u64,
+    declared_line: usize,
+    sampling: &'a Sampling,
+    thresholds: ThresholdsNs,
+}
+
+#[derive(Serialize)]
+struct ThresholdsNs {
+    p50_ns: Option<u64>,
+    p90_ns: Option<u64>,
+    p95_ns: Option<u64>,
+    p99_ns: Option<u64>,
+    max_rss_bytes: Option<u64>,
+}
+
+impl From<&Thresholds> for ThresholdsNs {
+    fn from(t: &Thresholds) -> Self {
+        let ns = |d: Option<std::time::Duration>| d.map(|d| d.as_nanos() as u64);
+        ThresholdsNs {
+            p50_ns: ns(t.p50),
+            p90_ns: ns(t.p90),
+            p95_ns: ns(t.p95),
+            p99_ns: ns(t.p99),
+            max_rss_bytes: t.max_rss_bytes,
+        }
+    }
+}
+
+fn info(w: &Workload) -> WorkloadInfo<'_> {
+    WorkloadInfo {
+        name: &w.name,
+        kind: "command",
+        class: w.class,
+        class_reason: &w.class_reason,
+        fixture: w.fixture.as_deref(),
+        argv: &w.argv,
+        cwd: &w.cwd,
+        budget_ns: w.budget.as_nanos() as u64,
+        timeout_ns: w.timeout.as_nanos() as u64,
+        declared_line: w.line,
+        sampling: &w.sampling,
+        thresholds: (&w.thresholds).into(),
+    }
+}
+
+#[derive(Serialize)]
+struct Listed<'a> {
+    reason: &'static str,
+    schema: u32,
+    #[serde(rename = "workload")]
+    info: WorkloadInfo<'a>,
+}
+
+#[derive(Serialize)]
+struct Finished<'a> {
+    reason: &'static str,
+    schema: u32,
+    #[serde(rename = "workload")]
+    info: WorkloadInfo<'a>,
+    status: Status,
+    failure: Option<&'a Failure>,
+    n: usize,
+    wall_ns: Option<&'a Summary>,
+    cpu_ns: Option<&'a Summary>,
+    cpu_utilisation: Option<f64>,
+    max_rss_bytes: Option<u64>,
+    budget: &'a BudgetStatus,
+    samples: &'a [Sample],
+}
+
+#[derive(Serialize)]
+struct RunFinished {
+    reason: &'static str,
+    schema: u32,
+    workloads: usize,
+    passed: usize,
+    over_budget: usize,
+    failed: usize,
+    exit_code: i32,
+}
+
+fn line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    writeln!(out)
+}
+
+impl Exporter for Json {
+    fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()> {
+        for w in workloads {
+            line(
+                out,
+                &Listed {
+                    reason: "workload-listed",
+                    schema: JSON_SCHEMA_VERSION,
+                    info: info(w),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn run(
+        &self,
+        results: &[WorkloadResult],
+        exit_code: i32,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        for r in results {
+            line(
+                out,
+                &Finished {
+                    reason: "workload-finished",
+                    schema: JSON_SCHEMA_VERSION,
+                    info: info(&r.workload),
+                    status: r.status(),
+                    failure: r.failure.as_ref(),
+                    n: r.samples.len(),
+                    wall_ns: r.wall_ns.as_ref(),
+                    cpu_ns: r.cpu_ns.as_ref(),
+                    cpu_utilisation: r.cpu_utilisation,
+                    max_rss_bytes: r.max_rss_bytes,
+                    budget: &r.budget,
+                    samples: &r.samples,
+                },
+            )?;
+        }
+        let count = |s| results.iter().filter(|r| r.status() == s).count();
+        line(
+            out,
+            &RunFinished {
+                reason: "run-finished",
+                schema: JSON_SCHEMA_VERSION,
+                workloads: results.len(),
+                passed: count(Status::Passed),
+                over_budget: count(Status::OverBudget),
+                failed: count(Status::Failed),
+                exit_code,
+            },
+        )
+    }
+}

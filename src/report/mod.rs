@@ -1,0 +1,27 @@
+//! Outputs: one exporter per format behind one trait, and progress on standard error.
+
+mod human;
+mod json;
+mod progress;
+
+use std::io::{self, Write};
+
+use crate::discover::Workload;
+use crate::pipeline::WorkloadResult;
+
+pub use human::Human;
+pub use json::{JSON_SCHEMA_VERSION, Json};
+pub use progress::{Progress, ProgressMode};
+
+/// A format for the results of each command.
+pub trait Exporter {
+    /// `cargo perf list`.
+    fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()>;
+    /// `cargo perf run`.
+    fn run(
+        &self,
+        results: &[WorkloadResult],
+        exit_code: i32,
+        out: &mut dyn Write,
+    ) -> io::Result<()>;
+}

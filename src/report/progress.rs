@@ -1,0 +1,86 @@
+//! Progress on standard error: a bar on a terminal, one line per workload otherwise.
+
+use std::io::Write;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::units::format_ns;
+use crate::pipeline::{Status, WorkloadResult};
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// A live bar (standard error is a terminal).
+    Bar,
+    /// A line as each workload finishes (standard error is a file or pipe, as in CI logs).
+    Lines,
+    /// Nothing (`--quiet`).
+    Silent,
+}
+
+/// Reports the progress of `run` as workloads are measured.
+pub struct Progress {
+    mode: ProgressMode,
+    bar: Option<ProgressBar>,
+    prefix: String,
+}
+
+impl Progress {
+    pub fn new(mode: ProgressMode) -> Self {
+        Progress {
+            mode,
+            bar: None,
+            prefix: String::new(),
+        }
+    }
+
+    pub fn start(&mut self, name: &str, index: usize, total: usize, expected: usize) {
+        self.prefix = format!("[{}/{total}] {name}", index + 1);
+        if self.mode == ProgressMode::Bar {
+            let bar =
+                ProgressBar::with_draw_target(Some(expected as u64), ProgressDrawTarget::stderr());
+            // The template is a constant; it is checked by the tests that run with a bar.
+            if let Ok(style) =
+                ProgressStyle::with_template("{prefix} {wide_bar} {pos}/{len} runs {elapsed}")
+            {
+                bar.set_style(style);
+            }
+            bar.set_prefix(self.prefix.clone());
+            bar.enable_steady_tick(Duration::from_millis(200));
+            self.bar = Some(bar);
+        }
+    }
+
+    pub fn sample(&mut self, done: usize, expected: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(expected as u64);
+            bar.set_position(done as u64);
+        }
+    }
+
+    pub fn finish(&mut self, result: &WorkloadResult) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if self.mode == ProgressMode::Silent {
+            return;
+        }
+        let n = result.samples.len();
+        let median = result
+            .wall_ns
+            .as_ref()
+            .map_or("-".into(), |s| format_ns(s.median));
+        let outcome = match (result.status(), &result.failure) {
+            (_, Some(f)) => format!("FAILED: {}", f.reason),
+            (Status::OverBudget, _) => "OVER BUDGET".into(),
+            _ => "ok".into(),
+        };
+        // A failed write to standard error is not worth stopping the measurement for.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {n} runs, median {median}, {outcome}",
+            self.prefix
+        );
+    }
+}
