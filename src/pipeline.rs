@@ -30,6 +30,9 @@ pub struct WorkloadResult {
     pub cpu_utilisation: Option<f64>,
     /// The largest peak RSS of any sample.
     pub max_rss_bytes: Option<u64>,
+    /// A peak RSS at or below this is the tool's own attributed to the child: the child used no
+    /// more than this (see `RunResult::rss_floor_bytes`).
+    pub rss_floor_bytes: u64,
     pub budget: BudgetStatus,
 }
 
@@ -74,6 +77,7 @@ pub fn evaluate(workload: Workload, measured: Measured) -> WorkloadResult {
         cpu_ns,
         cpu_utilisation,
         max_rss_bytes,
+        rss_floor_bytes: measured.rss_floor_bytes,
         budget,
     }
 }

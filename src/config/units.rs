@@ -7,36 +7,68 @@ use serde::de::{self, Deserializer, Visitor};
 
 /// The forms a duration may take, quoted in every error about one.
 pub const DURATION_FORMS: &str =
-    "a number with a unit: `500us`, `250ms`, `30s`, `2m`, `1h` (decimals allowed: `1.5s`)";
+    "a number with a unit: `500us`, `250ms`, `30s`, `2m`, `1h` (also `1.5s`, `1m30s`)";
 /// The forms a size may take, quoted in every error about one.
 pub const SIZE_FORMS: &str =
     "a number with a unit: `512B`, `64KiB`, `500MiB`, `2GiB` (or KB/MB/GB for powers of 1000)";
 
-/// Parses a duration such as `250ms`, `30s`, `2m` or `1.5h`.
+/// Parses a duration such as `250ms`, `30s`, `2m`, `1.5h` or `1m30s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = split_number(text)
-        .ok_or_else(|| format!("invalid duration `{text}`: expected {DURATION_FORMS}"))?;
-    let seconds_per_unit = match unit {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => {
-            return Err(format!(
-                "invalid duration `{text}`: unknown unit `{unit}`; expected {DURATION_FORMS}"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(number * seconds_per_unit)
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(format!(
+            "invalid duration `{text}`: expected {DURATION_FORMS}"
+        ));
+    }
+    let mut seconds = 0.0;
+    while !rest.is_empty() {
+        let (number, unit, tail) = split_segment(rest)
+            .ok_or_else(|| format!("invalid duration `{text}`: expected {DURATION_FORMS}"))?;
+        let seconds_per_unit = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            _ => {
+                return Err(format!(
+                    "invalid duration `{text}`: unknown unit `{unit}`; expected {DURATION_FORMS}"
+                ));
+            }
+        };
+        seconds += number * seconds_per_unit;
+        rest = tail;
+    }
+    Duration::try_from_secs_f64(seconds)
         .map_err(|_| format!("invalid duration `{text}`: out of range"))
+}
+
+/// Splits `"1m30s"` into `(1.0, "m", "30s")`: a number, its unit (letters), and the rest.
+fn split_segment(text: &str) -> Option<(f64, &str, &str)> {
+    let text = text.trim_start();
+    let digits = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let number: f64 = text[..digits].parse().ok()?;
+    let after = text[digits..].trim_start();
+    let unit_len = after
+        .find(|c: char| !c.is_alphabetic())
+        .unwrap_or(after.len());
+    let unit = &after[..unit_len];
+    (!unit.is_empty() && number.is_finite()).then_some((
+        number,
+        unit,
+        after[unit_len..].trim_start(),
+    ))
 }
 
 /// Parses a size such as `500MiB`, in bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let (number, unit) = split_number(text)
+    let (number, unit, rest) = split_segment(text)
+        .filter(|(_, _, rest)| rest.is_empty())
         .ok_or_else(|| format!("invalid size `{text}`: expected {SIZE_FORMS}"))?;
+    debug_assert!(rest.is_empty());
     let bytes_per_unit: f64 = match unit {
         "B" => 1.0,
         "KiB" => 1024.0,
@@ -58,18 +90,6 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes.round() as u64)
 }
 
-/// Splits `"1.5s"` into `(1.5, "s")`. A unit is required: a bare number is ambiguous.
-fn split_number(text: &str) -> Option<(f64, &str)> {
-    let text = text.trim();
-    let end = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(end);
-    let number: f64 = number.parse().ok()?;
-    let unit = unit.trim();
-    (!unit.is_empty() && number.is_finite()).then_some((number, unit))
-}
-
 /// Formats nanoseconds for people: `812 µs`, `12.3 ms`, `1.50 s`, `2m 05s`.
 pub fn format_ns(ns: f64) -> String {
     let abs = ns.abs();
@@ -84,6 +104,30 @@ pub fn format_ns(ns: f64) -> String {
     } else {
         let secs = (ns / 1e9).round() as u64;
         format!("{}m {:02}s", secs / 60, secs % 60)
+    }
+}
+
+/// Formats a configured duration the way it is written in `perf.toml`: `250ms`, `30s`, `2m`,
+/// `1m30s`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if d.subsec_millis() != 0 || ms < 1000 {
+        if ms >= 1000 {
+            return format!("{}s", d.as_secs_f64());
+        }
+        return if d.as_micros().is_multiple_of(1000) {
+            format!("{ms}ms")
+        } else {
+            format!("{}us", d.as_micros())
+        };
+    }
+    let secs = d.as_secs();
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, s) => format!("{h}h{m}m{s}s"),
     }
 }
 
@@ -144,11 +188,13 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("20us"), Ok(Duration::from_micros(20)));
         assert_eq!(parse_duration(" 3 s "), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h 2m"), Ok(Duration::from_secs(3720)));
     }
 
     #[test]
     fn bad_durations_name_the_accepted_forms() {
-        for bad in ["30", "fast", "3 parsecs", "", "-1s", "1..2s"] {
+        for bad in ["30", "fast", "3 parsecs", "", "-1s", "1..2s", "1m30"] {
             let err = parse_duration(bad).unwrap_err();
             assert!(err.contains(&format!("`{bad}`")), "{err}");
             assert!(err.contains("250ms"), "{err}");
@@ -176,5 +222,8 @@ mod tests {
         assert_eq!(format_ns(1_500_000_000.0), "1.50 s");
         assert_eq!(format_ns(125e9), "2m 05s");
         assert_eq!(format_bytes(3 * 1024 * 1024 + 400 * 1024), "3.4 MiB");
+        for text in ["250ms", "30s", "2m", "1m30s", "10m", "1h", "1.5s", "20us"] {
+            assert_eq!(format_duration(parse_duration(text).unwrap()), text);
+        }
     }
 }

@@ -134,44 +134,32 @@ fn npm_dependencies(text: &str) -> u64 {
 
 /// The class of a measured fixture, and why, in words for `list`.
 pub fn classify(m: &SizeMeasure) -> (Class, String) {
+    // The measures that reach past `limit`: at or above it for small's limits (small is
+    // "under"), above it for medium's ("up to").
     let over = |limit: &SizeMeasure, strict: bool| {
-        let exceeds = |v: u64, l: u64| if strict { v >= l } else { v > l };
-        let mut why = Vec::new();
-        if exceeds(m.lines, limit.lines) {
-            why.push(format!("{} lines", m.lines));
-        }
-        if exceeds(m.files, limit.files) {
-            why.push(format!("{} files", m.files));
-        }
-        if exceeds(m.dependencies, limit.dependencies) {
-            why.push(format!("{} dependencies", m.dependencies));
-        }
-        why
+        let op = if strict { ">=" } else { ">" };
+        [
+            (m.lines, limit.lines, "lines"),
+            (m.files, limit.files, "files"),
+            (m.dependencies, limit.dependencies, "deps"),
+        ]
+        .into_iter()
+        .filter(|&(v, l, _)| if strict { v >= l } else { v > l })
+        .map(|(v, l, what)| format!("{v} {what} {op} {l}"))
+        .collect::<Vec<_>>()
     };
     let large = over(&MEDIUM, false);
     if !large.is_empty() {
-        return (
-            Class::Large,
-            format!(
-                "auto: {} (medium allows up to 10,000 lines, 200 files, 100 dependencies)",
-                large.join(", ")
-            ),
-        );
+        return (Class::Large, format!("auto: {}", large.join(", ")));
     }
     let medium = over(&SMALL, true);
     if !medium.is_empty() {
-        return (
-            Class::Medium,
-            format!(
-                "auto: {} (small is under 1,000 lines, 50 files, 20 dependencies)",
-                medium.join(", ")
-            ),
-        );
+        return (Class::Medium, format!("auto: {}", medium.join(", ")));
     }
     (
         Class::Small,
         format!(
-            "auto: {} lines, {} files, {} dependencies",
+            "auto: {} lines, {} files, {} deps",
             m.lines, m.files, m.dependencies
         ),
     )

@@ -96,6 +96,7 @@ impl Runner for FakeRunner {
             } else {
                 "fake failure".into()
             },
+            rss_floor_bytes: 0,
         })
     }
 }

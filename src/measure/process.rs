@@ -87,6 +87,7 @@ impl Runner for ProcessRunner {
             .stderr(stderr)
             .process_group(0);
 
+        let rss_floor_bytes = own_peak_rss();
         let start = Instant::now();
         let child = cmd.spawn().map_err(|source| MeasureError::Spawn {
             program: spec.argv[0].clone(),
@@ -126,6 +127,7 @@ impl Runner for ProcessRunner {
             sample,
             exit,
             stderr_tail,
+            rss_floor_bytes,
         })
     }
 }
@@ -273,6 +275,17 @@ fn children_of_self() -> Vec<libc::pid_t> {
         }
     }
     pids
+}
+
+/// The tool's own peak RSS, which the kernel attributes to a child at `exec` (see `RunResult`).
+fn own_peak_rss() -> u64 {
+    // SAFETY: rusage is plain data; getrusage fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0;
+    }
+    usage.ru_maxrss as u64 * 1024
 }
 
 fn add_usage(sample: &mut Sample, usage: &libc::rusage) {

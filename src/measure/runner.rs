@@ -55,6 +55,10 @@ pub struct RunResult {
     pub exit: Exit,
     /// The last lines of standard error, kept for failure messages.
     pub stderr_tail: String,
+    /// The tool's own peak RSS when it started the child. Linux folds the parent's high-water
+    /// RSS into a vforked child's `ru_maxrss` at `exec`, so a peak at or below this figure
+    /// only says that the child used no more than this.
+    pub rss_floor_bytes: u64,
 }
 
 impl RunResult {

@@ -27,6 +27,8 @@ pub struct Measured {
     /// Samples of successful runs, in order.
     pub samples: Vec<Sample>,
     pub failure: Option<Failure>,
+    /// The largest `RunResult::rss_floor_bytes` of the runs.
+    pub rss_floor_bytes: u64,
 }
 
 /// Measures one workload. `on_sample(done, expected)` is called after every counted run.
@@ -55,6 +57,7 @@ pub fn measure(
             break;
         }
         spent_ns += run.sample.wall_ns;
+        measured.rss_floor_bytes = measured.rss_floor_bytes.max(run.rss_floor_bytes);
         measured.samples.push(run.sample);
         let n = measured.samples.len();
         let per_run = (spent_ns / n as u64).max(1);
@@ -131,6 +134,7 @@ mod tests {
                     Exit::Code(0)
                 },
                 stderr_tail: "boom".into(),
+                rss_floor_bytes: 0,
             })
         }
     }

@@ -7,7 +7,7 @@ use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style};
 
 use super::Exporter;
-use crate::config::units::{format_bytes, format_ns};
+use crate::config::units::{format_bytes, format_duration, format_ns};
 use crate::discover::Workload;
 use crate::pipeline::{Status, WorkloadResult};
 use crate::stats::Breach;
@@ -30,8 +30,8 @@ impl Exporter for Human {
                 "command".into(),
                 w.class.as_str().into(),
                 w.class_reason.clone(),
-                format_ns(w.budget.as_nanos() as f64),
-                format_ns(w.timeout.as_nanos() as f64),
+                format_duration(w.budget),
+                format_duration(w.timeout),
                 format!("{}:{}", self.manifest, w.line),
             ]);
         }
@@ -57,7 +57,13 @@ impl Exporter for Human {
                 ns(w.map(|s| s.p95)),
                 ns(w.map(|s| s.p99)),
                 ns(r.cpu_ns.as_ref().map(|s| s.median)),
-                r.max_rss_bytes.map_or("-".into(), format_bytes),
+                r.max_rss_bytes.map_or("-".into(), |b| {
+                    if b <= r.rss_floor_bytes {
+                        format!("≤ {}", format_bytes(b))
+                    } else {
+                        format_bytes(b)
+                    }
+                }),
                 budget_cell(r),
             ]);
         }
@@ -81,15 +87,27 @@ impl Exporter for Human {
     }
 }
 
+/// A share of a budget in percent, with more digits when it is small.
+fn format_share(share: f64) -> String {
+    let pct = share * 100.0;
+    if pct >= 10.0 {
+        format!("{pct:.0}")
+    } else if pct >= 0.1 {
+        format!("{pct:.1}")
+    } else {
+        format!("{pct:.2}")
+    }
+}
+
 fn budget_cell(r: &WorkloadResult) -> String {
     match r.status() {
         Status::Failed => "FAILED".into(),
         Status::OverBudget => "OVER".into(),
         Status::Passed => match r.budget.budget_used {
             Some(used) => format!(
-                "ok ({:.1}% of {})",
-                used * 100.0,
-                format_ns(r.workload.budget.as_nanos() as f64)
+                "ok ({}% of {})",
+                format_share(used),
+                format_duration(r.workload.budget)
             ),
             None => "ok".into(),
         },

@@ -96,6 +96,7 @@ struct Finished<'a> {
     cpu_ns: Option<&'a Summary>,
     cpu_utilisation: Option<f64>,
     max_rss_bytes: Option<u64>,
+    rss_floor_bytes: u64,
     budget: &'a BudgetStatus,
     samples: &'a [Sample],
 }
@@ -151,6 +152,7 @@ impl Exporter for Json {
                     cpu_ns: r.cpu_ns.as_ref(),
                     cpu_utilisation: r.cpu_utilisation,
                     max_rss_bytes: r.max_rss_bytes,
+                    rss_floor_bytes: r.rss_floor_bytes,
                     budget: &r.budget,
                     samples: &r.samples,
                 },

@@ -1,0 +1,105 @@
+//! Shared set-up: the binary under test, the helper program, scratch workspaces.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use assert_cmd::assert::Assert;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One target dir for every fixture crate the tests build, kept warm between runs.
+pub fn fixture_target_dir() -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    base.join("fixture-builds")
+}
+
+/// `perf-helper` (fixtures/helpers), built once per test run.
+pub fn helper() -> &'static Path {
+    static HELPER: OnceLock<PathBuf> = OnceLock::new();
+    HELPER.get_or_init(|| {
+        let target = fixture_target_dir();
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--release", "--quiet", "--manifest-path"])
+            .arg(repo().join("fixtures/helpers/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building fixtures/helpers failed");
+        target.join("release/perf-helper")
+    })
+}
+
+/// `cargo-perf perf ARGS` with a clean environment for colours.
+pub fn cargo_perf() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_cargo-perf"));
+    cmd.arg("perf")
+        .env("NO_COLOR", "1")
+        .env_remove("CARGO_TARGET_DIR");
+    cmd
+}
+
+/// A throwaway cargo workspace (one package with a `scratch` binary) holding `perf_toml`.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new(perf_toml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = dir.path();
+        std::fs::write(
+            p.join("Cargo.toml"),
+            "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(p.join("src")).unwrap();
+        std::fs::write(p.join("src/main.rs"), "fn main() {}\n").unwrap();
+        std::fs::write(p.join("perf.toml"), perf_toml).unwrap();
+        Scratch { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `cargo perf ARGS --manifest-path <scratch>/Cargo.toml`.
+    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = cargo_perf();
+        cmd.args(args)
+            .arg("--manifest-path")
+            .arg(self.path().join("Cargo.toml"));
+        cmd
+    }
+}
+
+/// The `workload-finished` objects of a JSON run, and its `run-finished` object.
+pub fn json_results(assert: &Assert) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let mut lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect();
+    let last = lines.pop().expect("a run-finished line");
+    assert_eq!(last["reason"], "run-finished");
+    (lines, last)
+}
+
+/// The result object of the workload called `name`.
+pub fn result<'a>(results: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    results
+        .iter()
+        .find(|r| r["workload"]["name"] == name)
+        .unwrap_or_else(|| panic!("no result for {name}"))
+}
+
+/// A TOML string literal for a path.
+pub fn toml_str(p: &Path) -> String {
+    format!("{:?}", p.to_string_lossy())
+}

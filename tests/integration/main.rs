@@ -1,0 +1,8 @@
+//! End-to-end tests of the `cargo-perf` binary: real processes, real cargo builds of the
+//! fixture crates, temporary workspaces.
+
+mod bad_input;
+mod budgets;
+mod common;
+mod example;
+mod runner;

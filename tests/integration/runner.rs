@@ -1,0 +1,181 @@
+//! The process runner on real processes, through the binary.
+
+use std::time::Instant;
+
+use crate::common::{Scratch, helper, json_results, result, toml_str};
+
+/// A workload running `perf-helper ARGS` with fixed run counts.
+fn workload(name: &str, args: &str, runs: u32, extra: &str) -> String {
+    format!(
+        "[[workload]]\nname = \"{name}\"\ncommand = [{}, {args}]\nwarmup = 0\nmin_runs = {runs}\nmax_runs = {runs}\n{extra}\n",
+        toml_str(helper())
+    )
+}
+
+#[test]
+fn sleeping_command_costs_wall_time_not_cpu() {
+    let s = Scratch::new(&workload("sleep", "\"sleep\", \"50\"", 3, ""));
+    let a = s
+        .cmd(&["run", "--message-format", "json", "-q"])
+        .assert()
+        .success();
+    let (results, summary) = json_results(&a);
+    let r = result(&results, "sleep");
+    assert_eq!(r["n"], 3);
+    let wall = r["wall_ns"]["median"].as_f64().unwrap();
+    let cpu = r["cpu_ns"]["median"].as_f64().unwrap();
+    assert!((50e6..150e6).contains(&wall), "wall {wall}");
+    assert!(cpu < 20e6, "cpu {cpu}");
+    assert!(r["cpu_utilisation"].as_f64().unwrap() < 0.4);
+    assert_eq!(summary["passed"], 1);
+    assert_eq!(r["samples"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn cpu_bound_command_costs_cpu_time() {
+    let s = Scratch::new(&workload("spin", "\"spin\", \"80\"", 3, ""));
+    let a = s
+        .cmd(&["run", "--message-format", "json", "-q"])
+        .assert()
+        .success();
+    let (results, _) = json_results(&a);
+    let r = result(&results, "spin");
+    let wall = r["wall_ns"]["median"].as_f64().unwrap();
+    let cpu = r["cpu_ns"]["median"].as_f64().unwrap();
+    assert!(wall >= 80e6, "wall {wall}");
+    // A spinning process on a shared machine is runnable all the time; most of it is on CPU.
+    assert!(
+        cpu >= 0.6 * wall && cpu <= 1.05 * wall,
+        "cpu {cpu} wall {wall}"
+    );
+}
+
+#[test]
+fn peak_rss_of_an_allocation_is_within_ten_percent() {
+    let s = Scratch::new(&workload("alloc", "\"alloc\", \"256\"", 2, ""));
+    let a = s
+        .cmd(&["run", "--message-format", "json", "-q"])
+        .assert()
+        .success();
+    let (results, _) = json_results(&a);
+    let rss = result(&results, "alloc")["max_rss_bytes"].as_f64().unwrap();
+    let expected = 256.0 * 1024.0 * 1024.0;
+    assert!(
+        (rss - expected).abs() / expected < 0.10,
+        "peak RSS {rss} vs {expected}"
+    );
+}
+
+#[test]
+fn a_crash_fails_that_workload_and_the_suite_goes_on() {
+    let toml = workload("crash", "\"crash\"", 3, "") + &workload("fine", "\"sleep\", \"1\"", 2, "");
+    let s = Scratch::new(&toml);
+    let a = s
+        .cmd(&["run", "--message-format", "json", "-q"])
+        .assert()
+        .code(1);
+    let (results, summary) = json_results(&a);
+    let crash = result(&results, "crash");
+    assert_eq!(crash["status"], "failed");
+    assert_eq!(crash["failure"]["signal"], libc::SIGABRT);
+    assert!(
+        crash["failure"]["stderr_tail"]
+            .as_str()
+            .unwrap()
+            .contains("about to crash")
+    );
+    assert_eq!(result(&results, "fine")["status"], "passed");
+    assert_eq!(
+        (summary["failed"].clone(), summary["passed"].clone()),
+        (1.into(), 1.into())
+    );
+}
+
+#[test]
+fn a_non_zero_exit_is_reported_with_the_tail_of_stderr() {
+    let s = Scratch::new(&workload("fail", "\"fail\", \"3\"", 2, ""));
+    let a = s.cmd(&["run", "-q"]).assert().code(1);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.contains("fail failed in run 1: exit code 3"), "{out}");
+    assert!(out.contains("| failing on purpose with code 3"), "{out}");
+    assert!(out.contains("0 passed, 0 over budget, 1 failed"), "{out}");
+}
+
+fn alive(pid: &str) -> bool {
+    // A zombie has died; only a process in another state is still running.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn timeout_leaves_nothing_behind(mode: &str) {
+    let pids = tempfile::tempdir().unwrap();
+    let pidfile = pids.path().join("pid");
+    let toml = workload(
+        "hang",
+        &format!("\"{mode}\", {}", toml_str(&pidfile)),
+        1,
+        "timeout = \"400ms\"",
+    );
+    let s = Scratch::new(&toml);
+    let started = Instant::now();
+    let a = s
+        .cmd(&["run", "--message-format", "json", "-q"])
+        .assert()
+        .code(1);
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "the timeout did not stop the run"
+    );
+    let (results, _) = json_results(&a);
+    let r = result(&results, "hang");
+    assert_eq!(r["status"], "failed");
+    assert_eq!(r["failure"]["timed_out"], true);
+    assert_eq!(r["budget"]["breaches"][0]["limit"], "timeout");
+    let pid = std::fs::read_to_string(&pidfile).expect("the helper wrote its child's pid");
+    assert!(!alive(pid.trim()), "grandchild {pid} survived the timeout");
+}
+
+#[test]
+fn a_timeout_kills_the_grandchild_in_the_group() {
+    timeout_leaves_nothing_behind("grandchild");
+}
+
+#[test]
+fn a_timeout_kills_a_grandchild_that_left_the_group() {
+    timeout_leaves_nothing_behind("escapee");
+}
+
+#[test]
+fn megabytes_on_stdout_do_not_block() {
+    let s = Scratch::new(&workload("spew", "\"spew\", \"16\"", 3, ""));
+    let a = s
+        .cmd(&["run", "--message-format", "json", "-q"])
+        .assert()
+        .success();
+    let (results, _) = json_results(&a);
+    assert_eq!(result(&results, "spew")["n"], 3);
+}
+
+#[test]
+fn shell_commands_run_through_sh() {
+    let toml = "[[workload]]\nname = \"pipe\"\ncommand = \"echo a b c | wc -w | grep -q 3\"\nshell = true\nwarmup = 0\nmin_runs = 2\nmax_runs = 2\n";
+    let s = Scratch::new(toml);
+    s.cmd(&["run", "-q"]).assert().success();
+    let failing = toml.replace("grep -q 3", "grep -q 4");
+    Scratch::new(&failing).cmd(&["run", "-q"]).assert().code(1);
+}
+
+#[test]
+fn progress_lines_go_to_stderr_when_it_is_not_a_terminal() {
+    let s = Scratch::new(&workload("sleep", "\"sleep\", \"1\"", 4, ""));
+    let a = s.cmd(&["run"]).assert().success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("[1/1] sleep: 4 runs, median"), "{err}");
+    let quiet = s.cmd(&["run", "-q"]).assert().success();
+    assert!(quiet.get_output().stderr.is_empty());
+}
