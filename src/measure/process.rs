@@ -30,8 +30,9 @@ const STDERR_TAIL_LINES: usize = 20;
 
 /// Starts real processes.
 pub struct ProcessRunner {
-    /// Standard error of each run goes here (truncated before each run), so that a child writing
-    /// a lot can never block on a full pipe and no reader thread is needed.
+    /// Standard error of each run goes here (an in-memory file, emptied when a run wrote to it),
+    /// so that a child writing a lot can never block on a full pipe and no reader thread is
+    /// needed.
     stderr: File,
 }
 
@@ -42,11 +43,9 @@ impl ProcessRunner {
         if rc != 0 {
             return Err(sys("prctl(PR_SET_CHILD_SUBREAPER)"));
         }
-        let stderr = tempfile::tempfile().map_err(|source| MeasureError::Sys {
-            what: "creating a temporary file for standard error",
-            source,
-        })?;
-        Ok(ProcessRunner { stderr })
+        Ok(ProcessRunner {
+            stderr: stderr_file()?,
+        })
     }
 
     fn stderr_tail(&mut self) -> String {
@@ -67,12 +66,20 @@ impl ProcessRunner {
 impl Runner for ProcessRunner {
     fn run(&mut self, spec: &RunSpec) -> Result<RunResult, MeasureError> {
         let io = |what| move |source| MeasureError::Sys { what, source };
-        self.stderr
-            .set_len(0)
-            .map_err(io("truncating standard error"))?;
-        self.stderr
-            .seek(SeekFrom::Start(0))
-            .map_err(io("seeking standard error"))?;
+        // The child shares this file's offset; it is zero unless the last run wrote something.
+        if self
+            .stderr
+            .stream_position()
+            .map_err(io("seeking standard error"))?
+            != 0
+        {
+            self.stderr
+                .set_len(0)
+                .map_err(io("truncating standard error"))?;
+            self.stderr
+                .seek(SeekFrom::Start(0))
+                .map_err(io("seeking standard error"))?;
+        }
         let stderr = self
             .stderr
             .try_clone()
@@ -130,6 +137,21 @@ impl Runner for ProcessRunner {
             rss_floor_bytes,
         })
     }
+}
+
+/// An in-memory file (memfd), or a temporary file where memfd is not available.
+fn stderr_file() -> Result<File, MeasureError> {
+    // SAFETY: memfd_create takes a NUL-terminated name and flags, and returns a new descriptor
+    // or -1.
+    let fd = unsafe { libc::memfd_create(c"cargo-perf-stderr".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd >= 0 {
+        // SAFETY: fd is a new descriptor that nothing else owns.
+        return Ok(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    }
+    tempfile::tempfile().map_err(|source| MeasureError::Sys {
+        what: "creating a temporary file for standard error",
+        source,
+    })
 }
 
 /// Waits until `pid` exits (true) or `deadline` passes (false, after killing its group). The
