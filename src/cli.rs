@@ -89,6 +89,144 @@ pub enum Command {
                             cargo perf run --message-format json > results.jsonl"
     )]
     Run(RunArgs),
+
+    /// Measure the workloads at HEAD and store the record (`run --save`).
+    #[command(
+        after_help = "Records go to git notes (refs/notes/perf) unless `--store dir:PATH` or \
+                            `[store] dir` in perf.toml says otherwise. A dirty working tree is refused \
+                            unless --allow-dirty, which marks the record dirty.\n\n\
+                            Examples:\n  cargo perf record\n  cargo perf record --store dir:perf-records\n  \
+                            git push origin refs/notes/perf"
+    )]
+    Record(RecordCmd),
+
+    /// Show stored results along first-parent history, with the change from point to point.
+    #[command(
+        after_help = "Examples:\n  cargo perf history\n  cargo perf history analyse/large -n 20\n  \
+                            cargo perf history --from v1.2.0 --machine any --message-format json"
+    )]
+    History(HistoryArgs),
+
+    /// Print the stored records of one revision.
+    #[command(
+        after_help = "Examples:\n  cargo perf show HEAD\n  cargo perf show main~3 --message-format json\n  \
+                            cargo perf show HEAD --nearest"
+    )]
+    Show(ShowArgs),
+
+    /// Fetch and push refs/notes/perf, keeping the records of both sides.
+    #[command(
+        after_help = "Runs `git fetch` and `git push` of refs/notes/perf with your git credentials. \
+                            Where both sides added records to the same commit, both are kept.\n\n\
+                            Examples:\n  cargo perf sync\n  cargo perf sync --remote upstream"
+    )]
+    Sync(SyncArgs),
+}
+
+/// Where records are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// Git notes under refs/notes/perf.
+    Notes,
+    /// One JSON file per record in a folder.
+    Dir(PathBuf),
+}
+
+fn parse_store(text: &str) -> Result<StoreSpec, String> {
+    match text {
+        "notes" | "git-notes" => Ok(StoreSpec::Notes),
+        _ => match text.strip_prefix("dir:") {
+            Some(path) if !path.is_empty() => Ok(StoreSpec::Dir(path.into())),
+            _ => Err(format!(
+                "`{text}` is not a store; use `notes` or `dir:PATH`"
+            )),
+        },
+    }
+}
+
+#[derive(Debug, Args, Default)]
+pub struct StoreArgs {
+    /// Where records are kept: `notes` (git notes, the default) or `dir:PATH`.
+    #[arg(long, value_name = "STORE", value_parser = parse_store)]
+    pub store: Option<StoreSpec>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct SaveArgs {
+    /// Store a record even though the working tree has uncommitted changes (marked dirty).
+    #[arg(long)]
+    pub allow_dirty: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordCmd {
+    /// Measure only workloads whose name contains this text.
+    pub filter: Option<String>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    #[command(flatten)]
+    pub save: SaveArgs,
+}
+
+/// Which machines' records to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MachineFilter {
+    This,
+    Any,
+    Key(String),
+}
+
+fn parse_machine(text: &str) -> Result<MachineFilter, String> {
+    match text {
+        "this" => Ok(MachineFilter::This),
+        "any" => Ok(MachineFilter::Any),
+        key if key.len() == 16 && key.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(MachineFilter::Key(key.to_ascii_lowercase()))
+        }
+        _ => Err(format!(
+            "`{text}` is not a machine; use `this`, `any` or a 16-digit machine key"
+        )),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Show only workloads whose name contains this text.
+    pub workload: Option<String>,
+    /// Start from this revision instead of HEAD.
+    #[arg(long, value_name = "REV")]
+    pub from: Option<String>,
+    /// Records of which machine: `this` (default), `any`, or a machine key.
+    #[arg(long, value_name = "MACHINE", default_value = "this", value_parser = parse_machine)]
+    pub machine: MachineFilter,
+    /// At most this many commits with records.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub max_count: Option<usize>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The revision: a commit id, branch, tag or `HEAD~2`.
+    pub rev: String,
+    /// If REV has no record, show its nearest first-parent ancestor that has one.
+    #[arg(long)]
+    pub nearest: bool,
+    /// Records of which machine: `any` (default), `this`, or a machine key.
+    #[arg(long, value_name = "MACHINE", default_value = "any", value_parser = parse_machine)]
+    pub machine: MachineFilter,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The git remote to exchange notes with.
+    #[arg(long, value_name = "NAME", default_value = "origin")]
+    pub remote: String,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +236,13 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub sampling: SamplingArgs,
+
+    /// Store a record of the run for HEAD, as `cargo perf record` does.
+    #[arg(long)]
+    pub save: bool,
+
+    #[command(flatten)]
+    pub save_args: SaveArgs,
 }
 
 /// Overrides of the sampling settings of every workload.
@@ -146,6 +291,24 @@ mod tests {
                 .unwrap();
         assert_eq!(args.global.message_format, MessageFormat::Json);
         assert!(args.global.quiet);
+    }
+
+    #[test]
+    fn stores_and_machines_parse() {
+        assert_eq!(parse_store("notes"), Ok(StoreSpec::Notes));
+        assert_eq!(parse_store("dir:out"), Ok(StoreSpec::Dir("out".into())));
+        assert!(parse_store("dir:").is_err());
+        assert!(
+            parse_store("s3://x")
+                .unwrap_err()
+                .contains("`notes` or `dir:PATH`")
+        );
+        assert_eq!(parse_machine("any"), Ok(MachineFilter::Any));
+        assert_eq!(
+            parse_machine("0123456789ABCDEF"),
+            Ok(MachineFilter::Key("0123456789abcdef".into()))
+        );
+        assert!(parse_machine("laptop").is_err());
     }
 
     #[test]

@@ -1,20 +1,15 @@
 //! Arguments to configuration to pipeline to exit code; the one place that prints errors.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Parser;
 
-use crate::cli::{
-    CargoCli, ColorChoice, Command, GlobalOpts, MessageFormat, RunArgs, SamplingArgs,
-};
-use crate::config::{self, Config, MANIFEST_NAME, SamplingOverrides};
-use crate::discover::{Workload, discover, resolve_bins};
+use crate::cli::{CargoCli, ColorChoice, Command, GlobalOpts, MessageFormat};
+use crate::commands;
+use crate::config::MANIFEST_NAME;
 use crate::errors::exit_codes;
-use crate::measure::{FakeRunner, ProcessRunner, Runner};
-use crate::pipeline::{Status, run_all};
-use crate::report::{Exporter, Human, Json, Progress, ProgressMode};
-use crate::workspace::Workspace;
+use crate::report::{Exporter, Human, Json};
 
 /// Runs `cargo perf` with the process's arguments and returns the exit code.
 pub fn main_impl() -> i32 {
@@ -63,110 +58,13 @@ fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
         }),
         MessageFormat::Json => Box::new(Json),
     };
-    let mut stdout = std::io::stdout().lock();
+    let out = &mut std::io::stdout().lock();
     match command {
-        Command::List => {
-            let (_, _, workloads) = load(global, &SamplingArgs::default())?;
-            exporter.list(&workloads, &mut stdout)?;
-            Ok(exit_codes::OK)
-        }
-        Command::Run(args) => run(global, args, exporter.as_ref(), &mut stdout),
+        Command::List => commands::list(global, exporter.as_ref(), out),
+        Command::Run(args) => commands::run(global, args, exporter.as_ref(), out),
+        Command::Record(args) => commands::record(global, args, exporter.as_ref(), out),
+        Command::History(args) => commands::history(global, args, out),
+        Command::Show(args) => commands::show(global, args, out),
+        Command::Sync(args) => commands::sync(global, args, out),
     }
-}
-
-/// The workspace, its configuration and its workloads.
-fn load(
-    global: &GlobalOpts,
-    sampling: &SamplingArgs,
-) -> Result<(Workspace, Config, Vec<Workload>)> {
-    let overrides = overrides(sampling)?;
-    let ws = Workspace::load(global.manifest_path.as_deref())?;
-    let path = ws.root.join(MANIFEST_NAME);
-    if !path.is_file() {
-        bail!(
-            "no {MANIFEST_NAME} at the workspace root {}; create one that declares your workloads \
-             (the README shows an example)",
-            ws.root.display()
-        );
-    }
-    let config = config::load(&path, &ws.root, &overrides)?;
-    let workloads = discover(&config, &ws.bin_names())?;
-    Ok((ws, config, workloads))
-}
-
-fn overrides(args: &SamplingArgs) -> Result<SamplingOverrides> {
-    if args.min_runs == Some(0) || args.max_runs == Some(0) {
-        bail!("--min-runs and --max-runs must be at least 1");
-    }
-    if let (Some(min), Some(max)) = (args.min_runs, args.max_runs)
-        && max < min
-    {
-        bail!("--max-runs {max} is below --min-runs {min}; raise --max-runs or lower --min-runs");
-    }
-    Ok(SamplingOverrides {
-        warmup: args.warmup,
-        min_runs: args.min_runs,
-        max_runs: args.max_runs,
-        time_cap: args.time_cap,
-        metric: None,
-    })
-}
-
-fn run(
-    global: &GlobalOpts,
-    args: RunArgs,
-    exporter: &dyn Exporter,
-    out: &mut dyn Write,
-) -> Result<i32> {
-    let (ws, _, mut workloads) = load(global, &args.sampling)?;
-    if let Some(filter) = &args.filter {
-        let all: Vec<String> = workloads.iter().map(|w| w.name.clone()).collect();
-        workloads.retain(|w| w.name.contains(filter.as_str()));
-        if workloads.is_empty() {
-            bail!(
-                "no workload matches `{filter}`; the workloads are: {} (`cargo perf list` shows them)",
-                all.join(", ")
-            );
-        }
-    }
-
-    let mut runner: Box<dyn Runner> = match &global.fake_runner {
-        Some(path) => Box::new(FakeRunner::from_file(path)?),
-        None => {
-            let needed = workloads
-                .iter()
-                .flat_map(|w| w.bins.iter().cloned())
-                .collect();
-            let built = ws
-                .build_bins(&needed, global.quiet)
-                .context("building the workspace binaries that perf.toml names with {bin:NAME}")?;
-            for w in &mut workloads {
-                for arg in w.argv.iter_mut().chain(w.env.iter_mut().map(|(_, v)| v)) {
-                    *arg = resolve_bins(arg, &built);
-                }
-            }
-            Box::new(ProcessRunner::new()?)
-        }
-    };
-
-    let mode = if global.quiet {
-        ProgressMode::Silent
-    } else if std::io::stderr().is_terminal() {
-        ProgressMode::Bar
-    } else {
-        ProgressMode::Lines
-    };
-    if global.verbose > 0 {
-        for w in &workloads {
-            eprintln!("{}: {} (in {})", w.name, w.argv.join(" "), w.cwd.display());
-        }
-    }
-    let results = run_all(workloads, runner.as_mut(), &mut Progress::new(mode))?;
-    let code = if results.iter().all(|r| r.status() == Status::Passed) {
-        exit_codes::OK
-    } else {
-        exit_codes::GATE_FAILED
-    };
-    exporter.run(&results, code, out)?;
-    Ok(code)
 }

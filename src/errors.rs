@@ -77,3 +77,63 @@ pub enum MeasureError {
         source: std::io::Error,
     },
 }
+
+/// Errors of the record store and of git.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "{path} is not in a git repository; cargo perf keys records by commit: run `git init` and commit, \
+         or work in a clone"
+    )]
+    NotARepository { path: PathBuf },
+    #[error("HEAD has no commit yet; commit first, then record")]
+    UnbornHead,
+    #[error("{0}")]
+    Revision(String),
+    #[error(
+        "the working tree has uncommitted changes; commit them, or pass --allow-dirty to store a record \
+         marked dirty"
+    )]
+    Dirty,
+    #[error("git: {context}: {message}")]
+    Git { context: String, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{location}, line {line}: the record has schema {found}, newer than this cargo-perf reads \
+         ({supported}); upgrade cargo-perf (cargo install cargo-perf)"
+    )]
+    NewerSchema {
+        location: String,
+        line: usize,
+        found: u32,
+        supported: u32,
+    },
+    #[error("`git {args}` failed ({status}): {stderr}")]
+    GitCommand {
+        args: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl StoreError {
+    pub fn git(context: impl Into<String>, e: git2::Error) -> Self {
+        StoreError::Git {
+            context: context.into(),
+            message: e.message().to_owned(),
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! From discovered workloads to results: measure each, summarise, check budgets.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::discover::Workload;
 use crate::errors::MeasureError;
@@ -9,7 +9,7 @@ use crate::report::Progress;
 use crate::stats::{BudgetStatus, Summary, check_budget, summarize};
 
 /// How a workload came out of `run`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Passed,
@@ -50,7 +50,8 @@ impl WorkloadResult {
 
 /// Summarises one workload's samples and checks its budget. Pure.
 pub fn evaluate(workload: Workload, measured: Measured) -> WorkloadResult {
-    let seed = fnv1a(workload.name.as_bytes());
+    // Seeded by the name, so that the same samples always give the same intervals.
+    let seed = crate::fnv::fnv1a(workload.name.as_bytes());
     let series = |f: fn(&Sample) -> u64| -> Vec<f64> {
         measured.samples.iter().map(|s| f(s) as f64).collect()
     };
@@ -113,11 +114,4 @@ pub fn run_all(
         results.push(result);
     }
     Ok(results)
-}
-
-/// FNV-1a: a stable seed per workload name, so the same samples give the same intervals.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

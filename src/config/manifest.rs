@@ -24,6 +24,16 @@ pub struct RawManifest {
     pub budgets: RawBudgets,
     #[serde(default, rename = "workload")]
     pub workloads: Vec<Spanned<RawWorkload>>,
+    #[serde(default)]
+    pub store: RawStore,
+}
+
+/// `[store]`: where records go. Without it, git notes (`refs/notes/perf`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// A folder (relative to the workspace root) to keep one JSON file per record in.
+    pub dir: Option<String>,
 }
 
 /// `[defaults]`: sampling settings every workload inherits unless it sets its own.

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::manifest::{self, ClassSpec, CommandLine, Metric, RawSampling, RawThresholds};
 use crate::errors::ConfigError;
 
 /// A size class, each with a duration budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     Small,
@@ -147,6 +147,10 @@ pub struct Config {
     pub root: PathBuf,
     pub budgets: ClassBudgets,
     pub workloads: Vec<WorkloadSpec>,
+    /// `[store] dir`, resolved against the root; `None` for git notes.
+    pub store_dir: Option<PathBuf>,
+    /// FNV-1a of the manifest's bytes, 16 hex digits, stored with every record.
+    pub manifest_hash: String,
 }
 
 /// Sampling settings given on the command line; they override `perf.toml`.
@@ -260,11 +264,14 @@ pub fn resolve_text(
             name: w.name,
         });
     }
+    let hash = crate::fnv::fnv1a(text.as_bytes());
     Ok(Config {
         path: path.to_owned(),
         root: root.to_owned(),
         budgets,
         workloads,
+        store_dir: raw.store.dir.map(|d| root.join(d)),
+        manifest_hash: format!("{hash:016x}"),
     })
 }
 

@@ -3,6 +3,7 @@
 mod human;
 mod json;
 mod progress;
+mod store;
 
 use std::io::{self, Write};
 
@@ -12,6 +13,7 @@ use crate::pipeline::WorkloadResult;
 pub use human::Human;
 pub use json::{JSON_SCHEMA_VERSION, Json};
 pub use progress::{Progress, ProgressMode};
+pub use store::{HistoryPoint, history_json, history_table, record_text};
 
 /// A format for the results of each command.
 pub trait Exporter {

@@ -5,4 +5,6 @@ mod bad_input;
 mod budgets;
 mod common;
 mod example;
+mod git;
 mod runner;
+mod store;

@@ -1,0 +1,117 @@
+//! `cargo perf history [WORKLOAD]`.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::{open_store, print_warnings};
+use crate::cli::{GlobalOpts, HistoryArgs, MachineFilter, MessageFormat};
+use crate::errors::exit_codes;
+use crate::report::{HistoryPoint, history_json, history_table};
+use crate::store::{Machine, RecordLite, Repo, parse_lines, short};
+use crate::workspace::Workspace;
+
+pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> Result<i32> {
+    let ws = Workspace::load(global.manifest_path.as_deref())?;
+    let repo = Repo::discover(&ws.root)?;
+    let store = open_store(&repo, &ws, args.store.store.as_ref(), None)?;
+    let from = repo.resolve(args.from.as_deref().unwrap_or("HEAD"))?;
+    let machine = Machine::current();
+    let keep = |key: &str| match &args.machine {
+        MachineFilter::This => key == machine.key,
+        MachineFilter::Any => true,
+        MachineFilter::Key(k) => key == k,
+    };
+    let filter = args.workload.as_deref().unwrap_or("");
+
+    let with_records = store.commits()?;
+    let mut warnings = Vec::new();
+    let mut points = Vec::new();
+    let mut commits_shown = 0;
+    for commit in repo.first_parent(&from, usize::MAX)? {
+        if !with_records.contains(&commit) {
+            continue;
+        }
+        let Some(text) = store.read_text(&commit)? else {
+            continue;
+        };
+        let location = format!("{} of commit {}", store.describe(), short(&commit));
+        let records: Vec<RecordLite> = parse_lines(&text, &location, &mut warnings)?;
+        let before = points.len();
+        let subject = repo.subject(&commit);
+        // Newest first: later lines of a note are later records.
+        for r in records.into_iter().rev().filter(|r| keep(&r.machine.key)) {
+            for w in r.workloads.into_iter().filter(|w| w.name.contains(filter)) {
+                points.push(HistoryPoint {
+                    commit: commit.clone(),
+                    subject: subject.clone(),
+                    time: r.time.clone(),
+                    machine: r.machine.key.clone(),
+                    dirty: r.dirty,
+                    run_id: r.run_id.clone(),
+                    workload: w,
+                    change: None,
+                });
+            }
+        }
+        if points.len() > before {
+            commits_shown += 1;
+            if Some(commits_shown) == args.max_count {
+                break;
+            }
+        }
+    }
+    print_warnings(&warnings);
+    set_changes(&mut points);
+
+    if points.is_empty() && global.message_format == MessageFormat::Human {
+        let whose = match &args.machine {
+            MachineFilter::This => format!(" on this machine (key {})", machine.key),
+            MachineFilter::Any => String::new(),
+            MachineFilter::Key(k) => format!(" on machine {k}"),
+        };
+        eprintln!(
+            "no records{whose} along the first-parent history of {}{}; store some with \
+             `cargo perf record`{}",
+            short(&from),
+            if filter.is_empty() {
+                String::new()
+            } else {
+                format!(" for `{filter}`")
+            },
+            if args.machine == MachineFilter::This {
+                ", or pass --machine any"
+            } else {
+                ""
+            }
+        );
+        return Ok(exit_codes::OK);
+    }
+    match global.message_format {
+        MessageFormat::Human => {
+            let any = args.machine == MachineFilter::Any;
+            writeln!(out, "{}", history_table(&points, any))?;
+        }
+        MessageFormat::Json => history_json(&points, out)?,
+    }
+    Ok(exit_codes::OK)
+}
+
+/// The change of each point's median wall time from the previous (older) point of the same
+/// workload on the same machine. Points are newest first.
+fn set_changes(points: &mut [HistoryPoint]) {
+    let mut previous: HashMap<(String, String), u64> = HashMap::new();
+    for p in points.iter_mut().rev() {
+        let Some(median) = p.workload.summary.wall_ns.as_ref().map(|s| s.median) else {
+            continue;
+        };
+        let key = (p.workload.name.clone(), p.machine.clone());
+        if let Some(&before) = previous.get(&key)
+            && before > 0
+        {
+            p.change = Some(median as f64 / before as f64 - 1.0);
+        }
+        previous.insert(key, median);
+    }
+}

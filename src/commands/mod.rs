@@ -1,0 +1,92 @@
+//! One module per command; what they share is here.
+
+mod history;
+mod run;
+mod show;
+mod sync;
+
+pub use history::history;
+pub use run::{list, record, run};
+pub use show::show;
+pub use sync::sync;
+
+use anyhow::{Result, bail};
+
+use crate::cli::{GlobalOpts, SamplingArgs, StoreSpec};
+use crate::config::{self, Config, MANIFEST_NAME, SamplingOverrides};
+use crate::discover::{Workload, discover};
+use crate::store::{DirStore, NotesStore, Repo, Store};
+use crate::workspace::Workspace;
+
+/// The workspace, its configuration and its workloads.
+fn load(
+    global: &GlobalOpts,
+    sampling: &SamplingArgs,
+) -> Result<(Workspace, Config, Vec<Workload>)> {
+    let overrides = overrides(sampling)?;
+    let ws = Workspace::load(global.manifest_path.as_deref())?;
+    let path = ws.root.join(MANIFEST_NAME);
+    if !path.is_file() {
+        bail!(
+            "no {MANIFEST_NAME} at the workspace root {}; create one that declares your workloads \
+             (the README shows an example)",
+            ws.root.display()
+        );
+    }
+    let config = config::load(&path, &ws.root, &overrides)?;
+    let workloads = discover(&config, &ws.bin_names())?;
+    Ok((ws, config, workloads))
+}
+
+/// The store that `--store`, or else `[store]` in perf.toml, or else the default names.
+/// `perf.toml` is read only for its `[store]` when the command does not otherwise need it.
+fn open_store(
+    repo: &Repo,
+    ws: &Workspace,
+    spec: Option<&StoreSpec>,
+    config: Option<&Config>,
+) -> Result<Box<dyn Store>> {
+    let from_config = match config {
+        Some(c) => c.store_dir.clone(),
+        None => {
+            let path = ws.root.join(MANIFEST_NAME);
+            if path.is_file() {
+                config::load(&path, &ws.root, &SamplingOverrides::default())?.store_dir
+            } else {
+                None
+            }
+        }
+    };
+    Ok(match (spec, from_config) {
+        (Some(StoreSpec::Dir(path)), _) => Box::new(DirStore {
+            path: std::env::current_dir()?.join(path),
+        }),
+        (Some(StoreSpec::Notes), _) | (None, None) => Box::new(NotesStore::new(repo)),
+        (None, Some(path)) => Box::new(DirStore { path }),
+    })
+}
+
+fn overrides(args: &SamplingArgs) -> Result<SamplingOverrides> {
+    if args.min_runs == Some(0) || args.max_runs == Some(0) {
+        bail!("--min-runs and --max-runs must be at least 1");
+    }
+    if let (Some(min), Some(max)) = (args.min_runs, args.max_runs)
+        && max < min
+    {
+        bail!("--max-runs {max} is below --min-runs {min}; raise --max-runs or lower --min-runs");
+    }
+    Ok(SamplingOverrides {
+        warmup: args.warmup,
+        min_runs: args.min_runs,
+        max_runs: args.max_runs,
+        time_cap: args.time_cap,
+        metric: None,
+    })
+}
+
+/// Prints the warnings a read collected (corrupt lines and the like) on standard error.
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}

@@ -1,0 +1,210 @@
+//! `list`, `run` and `record` (`run --save`).
+
+use std::io::{IsTerminal, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use super::{load, open_store};
+use crate::cli::{GlobalOpts, MessageFormat, RecordCmd, RunArgs, SamplingArgs, SaveArgs};
+use crate::config::Config;
+use crate::discover::{Workload, resolve_bins};
+use crate::errors::{StoreError, exit_codes};
+use crate::measure::{FakeRunner, ProcessRunner, Runner};
+use crate::pipeline::{Status, WorkloadResult, run_all};
+use crate::report::{Exporter, JSON_SCHEMA_VERSION, Progress, ProgressMode};
+use crate::store::{Machine, RECORD_SCHEMA, Record, Repo, Store, rfc3339, short};
+use crate::workspace::Workspace;
+
+pub fn list(global: &GlobalOpts, exporter: &dyn Exporter, out: &mut dyn Write) -> Result<i32> {
+    let (_, _, workloads) = load(global, &SamplingArgs::default())?;
+    exporter.list(&workloads, out)?;
+    Ok(exit_codes::OK)
+}
+
+pub fn run(
+    global: &GlobalOpts,
+    args: RunArgs,
+    exporter: &dyn Exporter,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    if !args.save && (args.save_args.allow_dirty || args.save_args.store.store.is_some()) {
+        bail!("--allow-dirty and --store apply only with --save (or use `cargo perf record`)");
+    }
+    let save = args.save.then_some(&args.save_args);
+    measure(
+        global,
+        args.filter.as_deref(),
+        &args.sampling,
+        save,
+        exporter,
+        out,
+    )
+}
+
+pub fn record(
+    global: &GlobalOpts,
+    args: RecordCmd,
+    exporter: &dyn Exporter,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    measure(
+        global,
+        args.filter.as_deref(),
+        &args.sampling,
+        Some(&args.save),
+        exporter,
+        out,
+    )
+}
+
+/// Where a record will go, checked before anything is measured.
+struct SaveTarget {
+    store: Box<dyn Store>,
+    commit: String,
+    dirty: bool,
+}
+
+fn prepare_save(ws: &Workspace, config: &Config, args: &SaveArgs) -> Result<SaveTarget> {
+    let repo = Repo::discover(&ws.root)?;
+    let commit = repo.head()?;
+    let dirty = repo.is_dirty()?;
+    if dirty && !args.allow_dirty {
+        return Err(StoreError::Dirty.into());
+    }
+    let store = open_store(&repo, ws, args.store.store.as_ref(), Some(config))?;
+    store
+        .check_writable()
+        .with_context(|| format!("the store {} cannot be written", store.describe()))?;
+    Ok(SaveTarget {
+        store,
+        commit,
+        dirty,
+    })
+}
+
+fn measure(
+    global: &GlobalOpts,
+    filter: Option<&str>,
+    sampling: &SamplingArgs,
+    save: Option<&SaveArgs>,
+    exporter: &dyn Exporter,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let (ws, config, mut workloads) = load(global, sampling)?;
+    if let Some(filter) = filter {
+        select(&mut workloads, filter)?;
+    }
+    // Everything that could stop the record from being stored is checked before measuring.
+    let target = save.map(|s| prepare_save(&ws, &config, s)).transpose()?;
+
+    let mut runner: Box<dyn Runner> = match &global.fake_runner {
+        Some(path) => Box::new(FakeRunner::from_file(path)?),
+        None => {
+            build_bins(&ws, &mut workloads, global.quiet)?;
+            Box::new(ProcessRunner::new()?)
+        }
+    };
+    let mode = if global.quiet {
+        ProgressMode::Silent
+    } else if std::io::stderr().is_terminal() {
+        ProgressMode::Bar
+    } else {
+        ProgressMode::Lines
+    };
+    if global.verbose > 0 {
+        for w in &workloads {
+            eprintln!("{}: {} (in {})", w.name, w.argv.join(" "), w.cwd.display());
+        }
+    }
+    let results = run_all(workloads, runner.as_mut(), &mut Progress::new(mode))?;
+    let code = if results.iter().all(|r| r.status() == Status::Passed) {
+        exit_codes::OK
+    } else {
+        exit_codes::GATE_FAILED
+    };
+    exporter.run(&results, code, out)?;
+
+    if let Some(target) = target {
+        let record = new_record(&config, &target, &results);
+        target.store.append(&record)?;
+        let where_ = target.store.describe();
+        match global.message_format {
+            MessageFormat::Json => writeln!(
+                out,
+                "{}",
+                json!({"reason": "record-stored", "schema": JSON_SCHEMA_VERSION,
+                       "run_id": record.run_id, "commit": record.commit, "dirty": record.dirty,
+                       "store": where_})
+            )?,
+            MessageFormat::Human if !global.quiet || global.verbose > 0 => eprintln!(
+                "Stored record {} for commit {}{} in {where_}",
+                record.run_id,
+                short(&record.commit),
+                if record.dirty { " (dirty)" } else { "" }
+            ),
+            MessageFormat::Human => {}
+        }
+    }
+    Ok(code)
+}
+
+fn select(workloads: &mut Vec<Workload>, filter: &str) -> Result<()> {
+    let all: Vec<String> = workloads.iter().map(|w| w.name.clone()).collect();
+    workloads.retain(|w| w.name.contains(filter));
+    if workloads.is_empty() {
+        bail!(
+            "no workload matches `{filter}`; the workloads are: {} (`cargo perf list` shows them)",
+            all.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn build_bins(ws: &Workspace, workloads: &mut [Workload], quiet: bool) -> Result<()> {
+    let needed = workloads
+        .iter()
+        .flat_map(|w| w.bins.iter().cloned())
+        .collect();
+    let built = ws
+        .build_bins(&needed, quiet)
+        .context("building the workspace binaries that perf.toml names with {bin:NAME}")?;
+    for w in workloads {
+        for arg in w.argv.iter_mut().chain(w.env.iter_mut().map(|(_, v)| v)) {
+            *arg = resolve_bins(arg, &built);
+        }
+    }
+    Ok(())
+}
+
+fn new_record(config: &Config, target: &SaveTarget, results: &[WorkloadResult]) -> Record {
+    let time_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Record {
+        schema: RECORD_SCHEMA,
+        run_id: format!("{:016x}", fastrand::u64(..)),
+        commit: target.commit.clone(),
+        dirty: target.dirty,
+        time_unix,
+        time: rfc3339(time_unix),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        rustc: rustc_version(),
+        machine: Machine::current(),
+        manifest_hash: config.manifest_hash.clone(),
+        workloads: results.iter().map(Into::into).collect(),
+    }
+}
+
+/// `rustc -V` of the toolchain cargo uses (`RUSTC` when set).
+fn rustc_version() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    std::process::Command::new(rustc)
+        .arg("-V")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -1,0 +1,41 @@
+//! `cargo perf sync`.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::cli::{GlobalOpts, MessageFormat, SyncArgs};
+use crate::errors::exit_codes;
+use crate::report::JSON_SCHEMA_VERSION;
+use crate::store::{NOTES_REF, NotesStore, Repo};
+use crate::workspace::Workspace;
+
+pub fn sync(global: &GlobalOpts, args: SyncArgs, out: &mut dyn Write) -> Result<i32> {
+    let ws = Workspace::load(global.manifest_path.as_deref())?;
+    let repo = Repo::discover(&ws.root)?;
+    let store = NotesStore::new(&repo);
+    let report = crate::store::sync(&repo, &store, &args.remote)?;
+    match global.message_format {
+        MessageFormat::Human => writeln!(
+            out,
+            "{NOTES_REF} with `{}`: received {} records ({} notes merged), {}",
+            report.remote,
+            report.records_received,
+            report.notes_merged,
+            if report.pushed {
+                "pushed"
+            } else {
+                "nothing to push"
+            }
+        )?,
+        MessageFormat::Json => writeln!(
+            out,
+            "{}",
+            json!({"reason": "sync-finished", "schema": JSON_SCHEMA_VERSION, "remote": report.remote,
+                   "records_received": report.records_received, "notes_merged": report.notes_merged,
+                   "pushed": report.pushed})
+        )?,
+    }
+    Ok(exit_codes::OK)
+}

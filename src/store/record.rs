@@ -1,0 +1,310 @@
+//! The record schema (version 1) and reading it back.
+//!
+//! A record is one line of JSON. What is written to disk never uses `flatten` or `untagged`, so
+//! the format is exactly the fields below. A reader refuses a record of a newer schema (it might
+//! mean something else) and skips a line that is not a record with a warning.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::machine::Machine;
+use crate::config::{Class, Metric};
+use crate::errors::StoreError;
+use crate::pipeline::{Status, WorkloadResult};
+use crate::stats::Summary;
+
+/// The version of the record format this build writes and reads.
+pub const RECORD_SCHEMA: u32 = 1;
+
+/// One stored run: every workload measured at one commit on one machine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    /// The format version, `RECORD_SCHEMA` when written by this build.
+    pub schema: u32,
+    /// Unique per record (random), so that the same record is recognised after a sync.
+    pub run_id: String,
+    /// The full commit id that was measured.
+    pub commit: String,
+    /// Whether the working tree had uncommitted changes (`--allow-dirty`).
+    pub dirty: bool,
+    /// When the run finished, seconds since the Unix epoch.
+    pub time_unix: i64,
+    /// The same time in RFC 3339, UTC.
+    pub time: String,
+    /// The cargo-perf version that measured.
+    pub tool_version: String,
+    /// `rustc -V` of the toolchain that built the workloads.
+    pub rustc: String,
+    pub machine: Machine,
+    /// FNV-1a (16 hex digits) of the `perf.toml` bytes, to tell whether the workloads changed.
+    pub manifest_hash: String,
+    pub workloads: Vec<WorkloadRecord>,
+}
+
+/// One workload of a record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkloadRecord {
+    pub name: String,
+    /// `command` (later: `criterion`).
+    pub kind: String,
+    pub class: Class,
+    pub status: Status,
+    pub metric: Metric,
+    pub budget_ns: u64,
+    pub summary: StoredSummary,
+    /// Every sample, as parallel arrays (sample `i` is index `i` of each).
+    pub samples: StoredSamples,
+    /// Why it failed, if it did.
+    pub failure: Option<String>,
+}
+
+/// The figures `history` and reports need, so that they do not recompute them from samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredSummary {
+    pub n: usize,
+    pub wall_ns: Option<StoredStats>,
+    /// User plus system CPU time.
+    pub cpu_ns: Option<StoredStats>,
+    pub max_rss_bytes: Option<u64>,
+    /// See `WorkloadResult::rss_floor_bytes`.
+    pub rss_floor_bytes: u64,
+}
+
+/// Summary statistics in whole nanoseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredStats {
+    pub mean: u64,
+    /// `None` for fewer than two samples.
+    pub stddev: Option<u64>,
+    pub min: u64,
+    pub max: u64,
+    pub median: u64,
+    pub p90: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub mad: u64,
+}
+
+/// Raw samples as parallel arrays.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoredSamples {
+    pub wall_ns: Vec<u64>,
+    pub user_ns: Vec<u64>,
+    pub sys_ns: Vec<u64>,
+    pub max_rss_bytes: Vec<u64>,
+}
+
+/// The parts of a record that `history` reads; the samples are skipped, not parsed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecordLite {
+    pub schema: u32,
+    pub run_id: String,
+    pub commit: String,
+    pub dirty: bool,
+    pub time: String,
+    pub machine: MachineKey,
+    pub workloads: Vec<WorkloadLite>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MachineKey {
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkloadLite {
+    pub name: String,
+    pub status: Status,
+    pub summary: StoredSummary,
+}
+
+impl From<&Summary> for StoredStats {
+    fn from(s: &Summary) -> Self {
+        let ns = |v: f64| v.round() as u64;
+        StoredStats {
+            mean: ns(s.mean),
+            stddev: s.stddev.map(ns),
+            min: ns(s.min),
+            max: ns(s.max),
+            median: ns(s.median),
+            p90: ns(s.p90),
+            p95: ns(s.p95),
+            p99: ns(s.p99),
+            mad: ns(s.mad),
+        }
+    }
+}
+
+impl From<&WorkloadResult> for WorkloadRecord {
+    fn from(r: &WorkloadResult) -> Self {
+        let column = |f: fn(&crate::measure::Sample) -> u64| r.samples.iter().map(f).collect();
+        WorkloadRecord {
+            name: r.workload.name.clone(),
+            kind: "command".into(),
+            class: r.workload.class,
+            status: r.status(),
+            metric: r.workload.sampling.metric,
+            budget_ns: r.workload.budget.as_nanos() as u64,
+            summary: StoredSummary {
+                n: r.samples.len(),
+                wall_ns: r.wall_ns.as_ref().map(Into::into),
+                cpu_ns: r.cpu_ns.as_ref().map(Into::into),
+                max_rss_bytes: r.max_rss_bytes,
+                rss_floor_bytes: r.rss_floor_bytes,
+            },
+            samples: StoredSamples {
+                wall_ns: column(|s| s.wall_ns),
+                user_ns: column(|s| s.user_ns),
+                sys_ns: column(|s| s.sys_ns),
+                max_rss_bytes: column(|s| s.max_rss_bytes),
+            },
+            failure: r.failure.as_ref().map(|f| f.reason.clone()),
+        }
+    }
+}
+
+impl Record {
+    /// The one line this record is stored as (no newline).
+    pub fn to_line(&self) -> String {
+        // A struct of strings and numbers always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[derive(Deserialize)]
+struct SchemaOnly {
+    schema: u32,
+}
+
+/// Parses the JSON Lines of `location` (such as "note of commit abc1234") into `T`. Blank lines
+/// are ignored; a line that is not a record is skipped with a warning pushed to `warnings`; a
+/// record of a newer schema is an error.
+pub fn parse_lines<T: DeserializeOwned>(
+    text: &str,
+    location: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<T>(line) {
+            Ok(record) => {
+                // Only a successfully parsed record needs its schema checked here; it is cheap
+                // compared with the parse, and a newer schema must never be read as ours.
+                if let Ok(SchemaOnly { schema }) = serde_json::from_str(line)
+                    && schema > RECORD_SCHEMA
+                {
+                    return Err(newer(location, i + 1, schema));
+                }
+                out.push(record);
+            }
+            Err(e) => match serde_json::from_str::<SchemaOnly>(line) {
+                Ok(SchemaOnly { schema }) if schema > RECORD_SCHEMA => {
+                    return Err(newer(location, i + 1, schema));
+                }
+                _ => warnings.push(format!(
+                    "{location}, line {}: not a valid record ({e}); skipped",
+                    i + 1
+                )),
+            },
+        }
+    }
+    Ok(out)
+}
+
+fn newer(location: &str, line: usize, found: u32) -> StoreError {
+    StoreError::NewerSchema {
+        location: location.to_owned(),
+        line,
+        found,
+        supported: RECORD_SCHEMA,
+    }
+}
+
+/// RFC 3339 in UTC for seconds since the epoch (Howard Hinnant's civil-from-days).
+pub fn rfc3339(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample_record(commit: &str, run_id: &str) -> Record {
+        Record {
+            schema: RECORD_SCHEMA,
+            run_id: run_id.into(),
+            commit: commit.into(),
+            dirty: false,
+            time_unix: 0,
+            time: rfc3339(0),
+            tool_version: "0.1.0".into(),
+            rustc: "rustc 1.95.0".into(),
+            machine: Machine::new("cpu".into(), 2, 1 << 30, "os".into()),
+            manifest_hash: "0".repeat(16),
+            workloads: vec![],
+        }
+    }
+
+    #[test]
+    fn rfc3339_of_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        // date -u -d @1795000000 +%FT%TZ
+        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn lines_round_trip_and_bad_lines_are_skipped_with_a_warning() {
+        let a = sample_record("c1", "r1").to_line();
+        let b = sample_record("c1", "r2").to_line();
+        let text = format!("{a}\n{{not json\n\n{b}\n");
+        let mut warnings = Vec::new();
+        let records: Vec<Record> = parse_lines(&text, "note of commit c1", &mut warnings).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1].run_id, "r2");
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].starts_with("note of commit c1, line 2: not a valid record"));
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let line = sample_record("c1", "r1")
+            .to_line()
+            .replace("\"schema\":1", "\"schema\":2");
+        let err = parse_lines::<Record>(&line, "note of commit c1", &mut Vec::new()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("schema 2, newer than this cargo-perf reads (1)")
+        );
+        // Even when the rest of the line no longer fits today's types.
+        let err = parse_lines::<Record>("{\"schema\": 3, \"new\": true}", "x", &mut Vec::new())
+            .unwrap_err();
+        assert!(err.to_string().contains("schema 3"));
+    }
+
+    #[test]
+    fn the_lite_form_reads_a_full_record() {
+        let line = sample_record("c1", "r1").to_line();
+        let lite: Vec<RecordLite> = parse_lines(&line, "x", &mut Vec::new()).unwrap();
+        assert_eq!(lite[0].machine.key, sample_record("c", "r").machine.key);
+    }
+}
