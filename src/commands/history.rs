@@ -9,7 +9,7 @@ use super::{open_store, print_warnings};
 use crate::cli::{GlobalOpts, HistoryArgs, MachineFilter, MessageFormat};
 use crate::errors::exit_codes;
 use crate::report::{HistoryPoint, history_json, history_table};
-use crate::store::{Machine, RecordLite, Repo, parse_lines, short};
+use crate::store::{Machine, Repo, points, short};
 use crate::workspace::Workspace;
 
 pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> Result<i32> {
@@ -25,44 +25,35 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     };
     let filter = args.workload.as_deref().unwrap_or("");
 
-    let with_records = store.commits()?;
-    let mut warnings = Vec::new();
-    let mut points = Vec::new();
+    let keys = store.content_keys()?;
+    let walk = repo.first_parent(&from, usize::MAX)?;
+    let (mut by_key, warnings) = points(store.as_ref(), &keys, &walk, filter)?;
+    print_warnings(&warnings);
+    let mut out_points = Vec::new();
     let mut commits_shown = 0;
-    for commit in repo.first_parent(&from, usize::MAX)? {
-        if !with_records.contains(&commit) {
-            continue;
-        }
-        let Some(text) = store.read_text(&commit)? else {
+    for commit in walk {
+        let Some(found) = keys.get(&commit).and_then(|k| by_key.remove(k)) else {
             continue;
         };
-        let location = format!("{} of commit {}", store.describe(), short(&commit));
-        let records: Vec<RecordLite> = parse_lines(&text, &location, &mut warnings)?;
-        let before = points.len();
+        let before = out_points.len();
         let subject = repo.subject(&commit);
         // Newest first: later lines of a note are later records.
-        for r in records.into_iter().rev().filter(|r| keep(&r.machine.key)) {
-            for w in r.workloads.into_iter().filter(|w| w.name.contains(filter)) {
-                points.push(HistoryPoint {
-                    commit: commit.clone(),
-                    subject: subject.clone(),
-                    time: r.time.clone(),
-                    machine: r.machine.key.clone(),
-                    dirty: r.dirty,
-                    run_id: r.run_id.clone(),
-                    workload: w,
-                    change: None,
-                });
-            }
+        for point in found.into_iter().rev().filter(|p| keep(&p.machine)) {
+            out_points.push(HistoryPoint {
+                commit: commit.clone(),
+                subject: subject.clone(),
+                point,
+                change: None,
+            });
         }
-        if points.len() > before {
+        if out_points.len() > before {
             commits_shown += 1;
             if Some(commits_shown) == args.max_count {
                 break;
             }
         }
     }
-    print_warnings(&warnings);
+    let mut points = out_points;
     set_changes(&mut points);
 
     if points.is_empty() && global.message_format == MessageFormat::Human {
@@ -103,10 +94,10 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
 fn set_changes(points: &mut [HistoryPoint]) {
     let mut previous: HashMap<(String, String), u64> = HashMap::new();
     for p in points.iter_mut().rev() {
-        let Some(median) = p.workload.summary.wall_ns.as_ref().map(|s| s.median) else {
+        let Some(median) = p.point.median_ns else {
             continue;
         };
-        let key = (p.workload.name.clone(), p.machine.clone());
+        let key = (p.point.workload.clone(), p.point.machine.clone());
         if let Some(&before) = previous.get(&key)
             && before > 0
         {

@@ -14,7 +14,7 @@ use crate::errors::{StoreError, exit_codes};
 use crate::measure::{FakeRunner, ProcessRunner, Runner};
 use crate::pipeline::{Status, WorkloadResult, run_all};
 use crate::report::{Exporter, JSON_SCHEMA_VERSION, Progress, ProgressMode};
-use crate::store::{Machine, RECORD_SCHEMA, Record, Repo, Store, rfc3339, short};
+use crate::store::{Machine, RECORD_SCHEMA, Record, Repo, Store, refresh, rfc3339, short};
 use crate::workspace::Workspace;
 
 pub fn list(global: &GlobalOpts, exporter: &dyn Exporter, out: &mut dyn Write) -> Result<i32> {
@@ -129,6 +129,11 @@ fn measure(
     if let Some(target) = target {
         let record = new_record(&config, &target, &results);
         target.store.append(&record)?;
+        // Keeps `history` fast: only the note just written needs indexing. The record is stored
+        // whatever happens here, so a failure is only a warning.
+        if let Err(e) = refresh(target.store.as_ref(), std::slice::from_ref(&record.commit)) {
+            eprintln!("warning: updating the history index: {e}");
+        }
         let where_ = target.store.describe();
         match global.message_format {
             MessageFormat::Json => writeln!(

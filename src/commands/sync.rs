@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::cli::{GlobalOpts, MessageFormat, SyncArgs};
 use crate::errors::exit_codes;
 use crate::report::JSON_SCHEMA_VERSION;
-use crate::store::{NOTES_REF, NotesStore, Repo};
+use crate::store::{NOTES_REF, NotesStore, Repo, refresh};
 use crate::workspace::Workspace;
 
 pub fn sync(global: &GlobalOpts, args: SyncArgs, out: &mut dyn Write) -> Result<i32> {
@@ -16,6 +16,14 @@ pub fn sync(global: &GlobalOpts, args: SyncArgs, out: &mut dyn Write) -> Result<
     let repo = Repo::discover(&ws.root)?;
     let store = NotesStore::new(&repo);
     let report = crate::store::sync(&repo, &store, &args.remote)?;
+    // Index what arrived now, so that the next `history` is fast.
+    let order = match repo.head() {
+        Ok(head) => repo.first_parent(&head, usize::MAX)?,
+        Err(_) => Vec::new(),
+    };
+    if let Err(e) = refresh(&store, &order) {
+        eprintln!("warning: updating the history index: {e}");
+    }
     match global.message_format {
         MessageFormat::Human => writeln!(
             out,

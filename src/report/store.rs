@@ -10,18 +10,14 @@ use tabled::settings::{Alignment, Style};
 use super::JSON_SCHEMA_VERSION;
 use crate::config::units::{format_bytes, format_ns};
 use crate::pipeline::Status;
-use crate::store::{Record, WorkloadLite, short};
+use crate::store::{Point, Record, short};
 
 /// One workload at one commit, for `history`.
 #[derive(Debug, Clone)]
 pub struct HistoryPoint {
     pub commit: String,
     pub subject: String,
-    pub time: String,
-    pub machine: String,
-    pub dirty: bool,
-    pub run_id: String,
-    pub workload: WorkloadLite,
+    pub point: Point,
     /// Median wall time relative to the previous point of the same workload and machine.
     pub change: Option<f64>,
 }
@@ -49,28 +45,28 @@ pub fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
     }
     b.push_record(header);
     for p in points {
-        let s = &p.workload.summary;
+        let x = &p.point;
         let mut subject: String = p.subject.chars().take(32).collect();
-        if p.dirty {
+        if x.dirty {
             subject.push_str(" (dirty)");
         }
         let mut row = vec![
             short(&p.commit).to_owned(),
             subject,
-            p.workload.name.clone(),
-            s.n.to_string(),
-            ns(s.wall_ns.as_ref().map(|w| w.median)),
-            ns(s.wall_ns.as_ref().map(|w| w.p95)),
-            ns(s.cpu_ns.as_ref().map(|w| w.median)),
-            s.max_rss_bytes.map_or("-".into(), format_bytes),
-            match (p.change, p.workload.status) {
+            x.workload.clone(),
+            x.n.to_string(),
+            ns(x.median_ns),
+            ns(x.p95_ns),
+            ns(x.cpu_median_ns),
+            x.max_rss_bytes.map_or("-".into(), format_bytes),
+            match (p.change, x.status) {
                 (_, Status::Failed) => "failed".into(),
                 (Some(c), _) => format!("{:+.1}%", c * 100.0),
                 (None, _) => "-".into(),
             },
         ];
         if with_machine {
-            row.push(p.machine.clone());
+            row.push(x.machine.clone());
         }
         b.push_record(row);
     }
@@ -104,23 +100,23 @@ struct PointJson<'a> {
 /// `history --message-format json`: a `history-point` object per line, newest first.
 pub fn history_json(points: &[HistoryPoint], out: &mut dyn Write) -> io::Result<()> {
     for p in points {
-        let s = &p.workload.summary;
+        let x = &p.point;
         let line = PointJson {
             reason: "history-point",
             schema: JSON_SCHEMA_VERSION,
             commit: &p.commit,
             subject: &p.subject,
-            time: &p.time,
-            machine: &p.machine,
-            dirty: p.dirty,
-            run_id: &p.run_id,
-            workload: &p.workload.name,
-            status: p.workload.status,
-            n: s.n,
-            median_ns: s.wall_ns.as_ref().map(|w| w.median),
-            p95_ns: s.wall_ns.as_ref().map(|w| w.p95),
-            cpu_median_ns: s.cpu_ns.as_ref().map(|w| w.median),
-            max_rss_bytes: s.max_rss_bytes,
+            time: &x.time,
+            machine: &x.machine,
+            dirty: x.dirty,
+            run_id: &x.run_id,
+            workload: &x.workload,
+            status: x.status,
+            n: x.n,
+            median_ns: x.median_ns,
+            p95_ns: x.p95_ns,
+            cpu_median_ns: x.cpu_median_ns,
+            max_rss_bytes: x.max_rss_bytes,
             change: p.change,
         };
         serde_json::to_writer(&mut *out, &line)?;

@@ -4,7 +4,7 @@
 //! a reader never sees half a record and a crash leaves at worst a stray temporary file (named
 //! `.tmp*`, ignored by readers). File names are `<commit>-<run id>.json`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -82,6 +82,23 @@ impl Store for DirStore {
 
     fn describe(&self) -> String {
         format!("dir:{}", self.path.display())
+    }
+
+    fn content_keys(&self) -> Result<HashMap<String, String>, StoreError> {
+        // Record files never change once renamed into place, so the list of a commit's files
+        // names its content.
+        let mut keys: HashMap<String, String> = HashMap::new();
+        for (commit, path) in self.files()? {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            keys.entry(commit).or_default().push_str(&name);
+        }
+        Ok(keys
+            .into_iter()
+            .map(|(c, names)| (c, format!("{:016x}", crate::fnv::fnv1a(names.as_bytes()))))
+            .collect())
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {

@@ -1,15 +1,18 @@
 //! Records keyed by commit: the schema, the git-notes store (default) and the directory store.
 
 mod dir;
+mod index;
 mod machine;
 mod notes;
 mod record;
 mod repo;
 mod sync;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 
 pub use dir::DirStore;
+pub use index::{Point, points, refresh};
 pub use machine::Machine;
 pub use notes::{NOTES_REF, NotesStore};
 pub use record::{
@@ -20,6 +23,9 @@ pub use repo::{Repo, short};
 pub use sync::sync;
 
 use crate::errors::StoreError;
+
+/// Called with a commit, its content key and its stored lines.
+pub type EachNote<'a> = dyn FnMut(&str, &str, Option<String>) -> Result<(), StoreError> + 'a;
 
 /// Where records are kept.
 pub trait Store {
@@ -33,4 +39,22 @@ pub trait Store {
     fn describe(&self) -> String;
     /// Checks that a record could be written, before anything is measured.
     fn check_writable(&self) -> Result<(), StoreError>;
+    /// Each commit with records, mapped to a key that changes whenever its records do.
+    fn content_keys(&self) -> Result<HashMap<String, String>, StoreError>;
+    /// The stored lines of each `(commit, key)` as they were under that key, in the order given,
+    /// passed to `each`. One call reads many, so that a store can keep what it opened.
+    fn read_keys(
+        &self,
+        items: &[(String, String)],
+        each: &mut EachNote<'_>,
+    ) -> Result<(), StoreError> {
+        for (commit, key) in items {
+            each(commit, key, self.read_text(commit)?)?;
+        }
+        Ok(())
+    }
+    /// Where the history index of this store may be kept, if anywhere.
+    fn index_dir(&self) -> Option<PathBuf> {
+        None
+    }
 }

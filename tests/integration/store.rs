@@ -355,6 +355,45 @@ fn a_hand_edited_corrupt_line_is_skipped_with_a_warning() {
 }
 
 #[test]
+fn a_damaged_history_index_is_rebuilt() {
+    let p = Project::new();
+    p.record(&[]).success();
+    p.record(&[]).success();
+    let before = stdout(
+        &p.cmd(&["history", "--message-format", "json"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(json_lines(&before).len(), 4);
+    let index = p.path().join(".git/cargo-perf/index-v1");
+    let mut damaged = 0;
+    for entry in std::fs::read_dir(&index).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("w-")
+        {
+            // What a process killed in the middle of a write leaves.
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            std::io::Write::write_all(&mut f, b"{\"key\": \"12").unwrap();
+            damaged += 1;
+        }
+    }
+    assert_eq!(damaged, 2);
+    let after = stdout(
+        &p.cmd(&["history", "--message-format", "json"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(after, before);
+}
+
+#[test]
 fn a_newer_schema_is_refused() {
     let p = Project::new();
     git(
@@ -557,6 +596,17 @@ fn records_killed_at_random_points_never_corrupt_the_store() {
         assert!(
             reported.is_subset(&stored),
             "kill {i}: {reported:?} not in {stored:?}"
+        );
+        // The history index (which a killed record may have left half-written) agrees: two
+        // workloads per stored record.
+        let history = p
+            .cmd(&["history", "--message-format", "json"])
+            .assert()
+            .success();
+        assert_eq!(
+            json_lines(&stdout(&history)).len(),
+            2 * stored.len(),
+            "kill {i}"
         );
     }
     eprintln!(
