@@ -10,6 +10,7 @@ pub mod discover;
 mod dispatch;
 pub mod errors;
 mod fnv;
+pub mod gate;
 pub mod measure;
 pub mod pipeline;
 pub mod report;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
-use super::units::{de_duration, de_size};
+use super::units::{de_duration, de_percent, de_size};
 use crate::errors::ConfigError;
 
 /// The whole file.
@@ -47,6 +47,9 @@ pub struct RawDefaults {
     pub time_cap: Option<Duration>,
     pub metric: Option<Metric>,
     pub class: Option<ClassSpec>,
+    /// The practical threshold of `check`: changes smaller than this are `unchanged`.
+    #[serde(default, deserialize_with = "de_percent")]
+    pub threshold: Option<f64>,
 }
 
 /// Sampling settings, in `[defaults]` or in a workload.
@@ -113,6 +116,8 @@ pub struct RawWorkload {
     pub fixtures: Option<String>,
     #[serde(default)]
     pub thresholds: RawThresholds,
+    #[serde(default, deserialize_with = "de_percent")]
+    pub threshold: Option<f64>,
     // Sampling settings, overriding `[defaults]`. Written out rather than flattened: serde cannot
     // reject unknown keys through `flatten`.
     pub warmup: Option<u32>,

@@ -136,7 +136,12 @@ pub struct WorkloadSpec {
     pub fixtures: Option<String>,
     pub thresholds: Thresholds,
     pub sampling: Sampling,
+    /// The practical threshold of `check` (0.02 = 2 %).
+    pub threshold: f64,
 }
+
+/// The practical threshold when `perf.toml` sets none: changes under 2 % are `unchanged`.
+pub const DEFAULT_THRESHOLD: f64 = 0.02;
 
 /// Everything the tool needs from `perf.toml`, validated.
 #[derive(Debug, Clone)]
@@ -261,6 +266,10 @@ pub fn resolve_text(
             fixtures: w.fixtures.clone(),
             thresholds: w.thresholds.clone().into(),
             sampling,
+            threshold: w
+                .threshold
+                .or(raw.defaults.threshold)
+                .unwrap_or(DEFAULT_THRESHOLD),
             name: w.name,
         });
     }

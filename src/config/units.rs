@@ -160,6 +160,34 @@ pub fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
     d.deserialize_str(V)
 }
 
+/// Parses a percentage such as `2%` or `0.5%` into a fraction (0.02).
+pub fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text
+        .trim()
+        .strip_suffix('%')
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .filter(|n| n.is_finite() && (0.0..100.0).contains(n))
+        .ok_or_else(|| {
+            format!("invalid percentage `{text}`: expected a number from 0 to 100 with `%`, such as `2%`")
+        })?;
+    Ok(number / 100.0)
+}
+
+/// Deserializes a percentage string for serde.
+pub fn de_percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<f64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "a percentage such as \"2%\"")
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            parse_percent(s).map(Some).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V)
+}
+
 /// Deserializes a size string for serde (`#[serde(deserialize_with = ...)]`).
 pub fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     struct V;
@@ -213,6 +241,14 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown unit")
         );
+    }
+
+    #[test]
+    fn percentages() {
+        assert_eq!(parse_percent("2%"), Ok(0.02));
+        assert_eq!(parse_percent(" 0.5 % "), Ok(0.005));
+        assert!(parse_percent("2").unwrap_err().contains("`2%`"));
+        assert!(parse_percent("150%").is_err());
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Workload {
     pub cwd: PathBuf,
     pub thresholds: Thresholds,
     pub sampling: Sampling,
+    /// The practical threshold of `check` (0.02 = 2 %).
+    pub threshold: f64,
     /// The workspace binaries it needs built.
     pub bins: BTreeSet<String>,
 }
@@ -179,6 +181,7 @@ fn expand_one(
         cwd,
         thresholds: spec.thresholds,
         sampling: spec.sampling,
+        threshold: spec.threshold,
         bins,
     })
 }

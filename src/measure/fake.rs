@@ -55,9 +55,20 @@ impl FakeRunner {
 
 impl Runner for FakeRunner {
     fn run(&mut self, spec: &RunSpec) -> Result<RunResult, MeasureError> {
+        // `check` names the sides `name@base` and `name@new`; a script may give either, or
+        // just `name` for both.
+        let plain = spec
+            .name
+            .rsplit_once('@')
+            .map_or(spec.name.as_str(), |(n, _)| n);
+        let key = if self.script.contains_key(&spec.name) {
+            &spec.name[..]
+        } else {
+            plain
+        };
         let runs = self
             .script
-            .get(&spec.name)
+            .get(key)
             .filter(|r| !r.is_empty())
             .ok_or_else(|| MeasureError::Spawn {
                 program: spec.name.clone(),

@@ -1,11 +1,13 @@
 //! Running workloads: the process runner, the fake runner for tests, and the sampling loop.
 
 mod fake;
+mod interleave;
 mod process;
 mod runner;
 mod sampler;
 
 pub use fake::FakeRunner;
+pub use interleave::{Look, Paired, measure_paired};
 pub use process::ProcessRunner;
 pub use runner::{Exit, RunResult, RunSpec, Runner, Sample};
 pub use sampler::{Failure, Measured, measure};

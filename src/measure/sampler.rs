@@ -43,7 +43,7 @@ pub fn measure(
     for _ in 0..sampling.warmup {
         let run = runner.run(spec)?;
         if !run.succeeded() {
-            measured.failure = Some(failure(&run, spec, true));
+            measured.failure = Some(failure_of(&run, spec, true));
             return Ok(measured);
         }
     }
@@ -53,7 +53,7 @@ pub fn measure(
     while measured.samples.len() < max && (measured.samples.len() < min || spent_ns < cap_ns) {
         let run = runner.run(spec)?;
         if !run.succeeded() {
-            measured.failure = Some(failure(&run, spec, false));
+            measured.failure = Some(failure_of(&run, spec, false));
             break;
         }
         spent_ns += run.sample.wall_ns;
@@ -67,7 +67,8 @@ pub fn measure(
     Ok(measured)
 }
 
-fn failure(run: &RunResult, spec: &RunSpec, during_warmup: bool) -> Failure {
+/// The failure a run that did not succeed stands for.
+pub(super) fn failure_of(run: &RunResult, spec: &RunSpec, during_warmup: bool) -> Failure {
     let (reason, exit_code, signal) = match run.exit {
         Exit::Code(c) => (format!("exit code {c}"), Some(c), None),
         Exit::Signal(s) => (

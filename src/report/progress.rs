@@ -59,13 +59,18 @@ impl Progress {
         }
     }
 
-    pub fn finish(&mut self, result: &WorkloadResult) {
+    /// Ends the current workload with `[i/n] name: <text>`.
+    pub fn finish_line(&mut self, text: &str) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        if self.mode == ProgressMode::Silent {
-            return;
+        if self.mode != ProgressMode::Silent {
+            // A failed write to standard error is not worth stopping the measurement for.
+            let _ = writeln!(std::io::stderr(), "{}: {text}", self.prefix);
         }
+    }
+
+    pub fn finish(&mut self, result: &WorkloadResult) {
         let n = result.samples.len();
         let median = result
             .wall_ns
@@ -76,11 +81,6 @@ impl Progress {
             (Status::OverBudget, _) => "OVER BUDGET".into(),
             _ => "ok".into(),
         };
-        // A failed write to standard error is not worth stopping the measurement for.
-        let _ = writeln!(
-            std::io::stderr(),
-            "{}: {n} runs, median {median}, {outcome}",
-            self.prefix
-        );
+        self.finish_line(&format!("{n} runs, median {median}, {outcome}"));
     }
 }

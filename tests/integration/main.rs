@@ -7,4 +7,5 @@ mod common;
 mod example;
 mod git;
 mod runner;
+mod simulation;
 mod store;

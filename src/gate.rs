@@ -1,0 +1,224 @@
+//! The gate: base and candidate measured now, interleaved, and judged with the statistics of
+//! `stats::compare`, with false discovery control across every workload of the check.
+
+use serde::Serialize;
+
+use crate::config::Metric;
+use crate::discover::Workload;
+use crate::errors::MeasureError;
+use crate::fnv::fnv1a;
+use crate::measure::{Look, Measured, RunSpec, Runner, Sample, measure, measure_paired};
+use crate::pipeline::{WorkloadResult, evaluate};
+use crate::report::Progress;
+use crate::stats::{Comparison, Verdict, benjamini_hochberg, compare, decide};
+
+/// The significance level of `check`.
+pub const ALPHA: f64 = 0.05;
+/// The confidence level of the interval of the ratio.
+pub const CI_LEVEL: f64 = 0.95;
+
+/// A workload to gate: the candidate's, and the base's command if the base has it.
+pub struct GateWorkload {
+    pub workload: Workload,
+    /// The base revision's argv, or `None` when the base cannot run it (a binary it lacks).
+    pub base_argv: Option<Vec<String>>,
+}
+
+/// A workload's verdict, including the cases with nothing to compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateVerdict {
+    Regressed,
+    Improved,
+    Unchanged,
+    Inconclusive,
+    /// A run of either side failed.
+    Failed,
+    /// Only the candidate has it.
+    Added,
+    /// Only the base has it (stored comparisons).
+    Removed,
+}
+
+impl From<Verdict> for GateVerdict {
+    fn from(v: Verdict) -> Self {
+        match v {
+            Verdict::Regressed => GateVerdict::Regressed,
+            Verdict::Improved => GateVerdict::Improved,
+            Verdict::Unchanged => GateVerdict::Unchanged,
+            Verdict::Inconclusive => GateVerdict::Inconclusive,
+        }
+    }
+}
+
+impl GateVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateVerdict::Regressed => "regressed",
+            GateVerdict::Improved => "improved",
+            GateVerdict::Unchanged => "unchanged",
+            GateVerdict::Inconclusive => "inconclusive",
+            GateVerdict::Failed => "failed",
+            GateVerdict::Added => "added",
+            GateVerdict::Removed => "removed",
+        }
+    }
+}
+
+/// Everything the check concluded about one workload.
+#[derive(Debug, Clone)]
+pub struct GateResult {
+    /// The candidate's results: its summaries and budget status.
+    pub candidate: WorkloadResult,
+    /// The base's samples (empty for `added`).
+    pub base: Measured,
+    pub metric: Metric,
+    pub threshold: f64,
+    pub comparison: Option<Comparison>,
+    pub verdict: GateVerdict,
+}
+
+impl GateResult {
+    /// Whether this workload fails the gate.
+    pub fn fails(&self, strict: bool) -> bool {
+        matches!(self.verdict, GateVerdict::Regressed | GateVerdict::Failed)
+            || self.candidate.budget.is_over()
+            || (strict && self.verdict == GateVerdict::Inconclusive)
+    }
+}
+
+/// The values of `metric` of each sample.
+pub fn series(samples: &[Sample], metric: Metric) -> Vec<f64> {
+    samples
+        .iter()
+        .map(|s| match metric {
+            Metric::Wall => s.wall_ns as f64,
+            Metric::Cpu => s.cpu_ns() as f64,
+        })
+        .collect()
+}
+
+/// Measures every workload, base and candidate interleaved, and gives each its verdict.
+pub fn run_gate(
+    workloads: Vec<GateWorkload>,
+    runner: &mut dyn Runner,
+    progress: &mut Progress,
+) -> Result<Vec<GateResult>, MeasureError> {
+    let total = workloads.len();
+    let mut results = Vec::with_capacity(total);
+    for (i, gw) in workloads.into_iter().enumerate() {
+        let w = gw.workload;
+        let seed = fnv1a(w.name.as_bytes());
+        let spec = |argv: Vec<String>, side: &str| RunSpec {
+            name: format!("{}@{side}", w.name),
+            argv,
+            env: w.env.clone(),
+            cwd: w.cwd.clone(),
+            timeout: w.timeout,
+        };
+        let new_spec = spec(w.argv.clone(), "new");
+        let (metric, threshold) = (w.sampling.metric, w.threshold);
+        progress.start(&w.name, i, total, w.sampling.min_runs as usize);
+        let (base, new) = match gw.base_argv {
+            None => {
+                let new = measure(runner, &new_spec, &w.sampling, &mut |d, e| {
+                    progress.sample(d, e)
+                })?;
+                (Measured::default(), new)
+            }
+            Some(base_argv) => {
+                let base_spec = spec(base_argv, "base");
+                let mut look = |a: &[Sample], b: &[Sample]| {
+                    let decisive =
+                        compare(&series(a, metric), &series(b, metric), true, CI_LEVEL, seed)
+                            .is_some_and(|c| {
+                                decide(&c.ci, c.p, threshold, ALPHA) != Verdict::Inconclusive
+                            });
+                    if decisive { Look::Stop } else { Look::Continue }
+                };
+                let paired = measure_paired(
+                    runner,
+                    &base_spec,
+                    &new_spec,
+                    &w.sampling,
+                    seed,
+                    &mut look,
+                    &mut |d, e| progress.sample(d, e),
+                )?;
+                (paired.base, paired.new)
+            }
+        };
+        // The same computation as the look that stopped sampling (same samples, same seed), so
+        // the verdict is the one that look saw, before the adjustment across workloads.
+        let comparison = if base.samples.is_empty() {
+            None
+        } else {
+            compare(
+                &series(&base.samples, metric),
+                &series(&new.samples, metric),
+                true,
+                CI_LEVEL,
+                seed,
+            )
+        };
+        let verdict = if base.failure.is_some() || new.failure.is_some() {
+            GateVerdict::Failed
+        } else if base.samples.is_empty() {
+            GateVerdict::Added
+        } else {
+            GateVerdict::Inconclusive
+        };
+        // A base that failed is reported as the candidate's failure, marked as the base's.
+        let mut candidate_measured = new;
+        if candidate_measured.failure.is_none()
+            && let Some(f) = &base.failure
+        {
+            let mut f = f.clone();
+            f.reason = format!("base revision: {}", f.reason);
+            candidate_measured.failure = Some(f);
+        }
+        let candidate = evaluate(w, candidate_measured);
+        progress.finish_line(&format!(
+            "{} rounds, {}",
+            candidate.samples.len(),
+            match &comparison {
+                Some(c) => format!("{:+.1}%", (c.ratio - 1.0) * 100.0),
+                None => verdict.as_str().to_owned(),
+            }
+        ));
+        results.push(GateResult {
+            candidate,
+            base,
+            metric,
+            threshold,
+            comparison,
+            verdict,
+        });
+    }
+    apply_verdicts(&mut results);
+    Ok(results)
+}
+
+/// Adjusts the p-values of every compared workload together (Benjamini-Hochberg) and decides.
+pub fn apply_verdicts(results: &mut [GateResult]) {
+    let compared: Vec<usize> = (0..results.len())
+        .filter(|&i| {
+            results[i].comparison.is_some()
+                && !matches!(
+                    results[i].verdict,
+                    GateVerdict::Failed | GateVerdict::Added | GateVerdict::Removed
+                )
+        })
+        .collect();
+    let ps: Vec<f64> = compared
+        .iter()
+        .filter_map(|&i| results[i].comparison.as_ref().map(|c| c.p))
+        .collect();
+    for (&i, p_adjusted) in compared.iter().zip(benjamini_hochberg(&ps)) {
+        let r = &mut results[i];
+        if let Some(c) = r.comparison.as_mut() {
+            c.p_adjusted = p_adjusted;
+            r.verdict = decide(&c.ci, p_adjusted, r.threshold, ALPHA).into();
+        }
+    }
+}
