@@ -114,6 +114,36 @@ pub enum Command {
     )]
     Show(ShowArgs),
 
+    /// The gate: build the base revision, measure base and candidate interleaved, judge each workload.
+    #[command(
+        after_help = "Base: HEAD when the working tree has changes, else HEAD's parent; --base REV \
+                            takes any revision, and for a branch (origin/main) the merge-base with HEAD, as \
+                            a PR gate needs. The base is built in a git worktree under the target dir, \
+                            kept between calls.\n\n\
+                            A workload regressed when the whole 95 % interval of the ratio of medians lies \
+                            above +threshold (default 2 %) and the Benjamini-Hochberg adjusted Mann-Whitney \
+                            p is below 0.05.\n\n\
+                            Exit codes: 0 passed, 1 a regression, budget breach or failed workload \
+                            (inconclusive too with --strict), 2 the tool could not run.\n\n\
+                            Examples:\n  cargo perf check\n  cargo perf check --base origin/main --format markdown\n  \
+                            cargo perf check --junit perf.xml --strict"
+    )]
+    Check(CheckArgs),
+
+    /// Compare two revisions from stored records, or measure both now with --measure.
+    #[command(
+        after_help = "Without --measure, the records stored for A and B (by this machine) are \
+                            compared; they were measured in separate invocations, so timing differences are \
+                            indicative only. --measure builds both and measures them interleaved, as check \
+                            does.\n\n\
+                            Examples:\n  cargo perf compare v1.2.0\n  cargo perf compare v1.2.0 v1.3.0 --measure"
+    )]
+    Compare(CompareArgs),
+
+    /// Write a commented perf.toml and a GitHub Actions workflow into this project.
+    #[command(after_help = "Refuses to overwrite either file.\n\nExamples:\n  cargo perf init")]
+    Init,
+
     /// Fetch and push refs/notes/perf, keeping the records of both sides.
     #[command(
         after_help = "Runs `git fetch` and `git push` of refs/notes/perf with your git credentials. \
@@ -121,6 +151,62 @@ pub enum Command {
                             Examples:\n  cargo perf sync\n  cargo perf sync --remote upstream"
     )]
     Sync(SyncArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A table for the terminal.
+    Table,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+/// What `check` and `compare` report, and how.
+#[derive(Debug, Args)]
+pub struct GateOutput {
+    /// Fail on inconclusive workloads too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Table for the terminal or Markdown for a PR comment (also appended to
+    /// $GITHUB_STEP_SUMMARY when that is set). --message-format json overrides it.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write a JUnit XML report here (a regression is a failed test case).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check only workloads whose name contains this text.
+    pub filter: Option<String>,
+    /// The base revision; for a branch, its merge-base with HEAD.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    #[command(flatten)]
+    pub output: GateOutput,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The base revision.
+    pub a: String,
+    /// The candidate revision (default HEAD).
+    pub b: Option<String>,
+    /// Build and measure both now, interleaved, instead of reading stored records.
+    #[arg(long)]
+    pub measure: bool,
+    /// Compare only workloads whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    #[command(flatten)]
+    pub output: GateOutput,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Where records are stored.

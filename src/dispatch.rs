@@ -66,5 +66,8 @@ fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
         Command::History(args) => commands::history(global, args, out),
         Command::Show(args) => commands::show(global, args, out),
         Command::Sync(args) => commands::sync(global, args, out),
+        Command::Check(args) => commands::check(global, args, out),
+        Command::Compare(args) => commands::compare(global, args, out),
+        Command::Init => commands::init(global, out),
     }
 }

@@ -61,6 +61,8 @@ pub enum WorkspaceError {
     BuildFailed { status: String },
     #[error("cargo built `{name}` but reported no executable for it")]
     NoExecutable { name: String },
+    #[error("{0}")]
+    Git(String),
 }
 
 /// Errors that stop measurement altogether (as opposed to a workload failing, which is a result).

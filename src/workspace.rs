@@ -17,6 +17,8 @@ pub struct Workspace {
     pub manifest_path: PathBuf,
     /// Binary target name to the package that has it.
     pub bins: BTreeMap<String, String>,
+    /// Cargo's target dir (honours `CARGO_TARGET_DIR`).
+    pub target_dir: PathBuf,
 }
 
 impl Workspace {
@@ -40,6 +42,7 @@ impl Workspace {
             }
         }
         Ok(Workspace {
+            target_dir: meta.target_directory.clone().into(),
             manifest_path: meta.workspace_root.join("Cargo.toml").into(),
             root: meta.workspace_root.into(),
             bins,
@@ -56,6 +59,7 @@ impl Workspace {
         &self,
         names: &BTreeSet<String>,
         quiet: bool,
+        target_dir: Option<&Path>,
     ) -> Result<BTreeMap<String, PathBuf>, WorkspaceError> {
         if names.is_empty() {
             return Ok(BTreeMap::new());
@@ -73,6 +77,9 @@ impl Workspace {
         .stderr(Stdio::inherit());
         if quiet {
             cmd.arg("--quiet");
+        }
+        if let Some(dir) = target_dir {
+            cmd.arg("--target-dir").arg(dir);
         }
         let packages: BTreeSet<&String> = names.iter().filter_map(|n| self.bins.get(n)).collect();
         for package in packages {
@@ -112,4 +119,58 @@ impl Workspace {
             None => Ok(built),
         }
     }
+}
+
+/// Checks `commit` out (detached) in the worktree at `path` of the repository at `repo`, adding
+/// the worktree if it is not there. The worktree stays between calls, so that its build (in a
+/// target dir of its own) is incremental, and a second check against the same base rebuilds
+/// nothing.
+pub fn checkout_worktree(repo: &Path, path: &Path, commit: &str) -> Result<(), WorkspaceError> {
+    let git = |dir: &Path, args: &[&str]| -> Result<(), WorkspaceError> {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .map_err(|source| WorkspaceError::Spawn {
+                program: "git".into(),
+                source,
+            })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(WorkspaceError::Git(format!(
+                "`git {}` in {} failed: {}",
+                args.join(" "),
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    };
+    if path.join(".git").exists() {
+        // Already a worktree: move it to the commit, discarding anything a build changed.
+        if git(
+            path,
+            &["checkout", "--quiet", "--force", "--detach", commit],
+        )
+        .is_ok()
+        {
+            return Ok(());
+        }
+        // A worktree git no longer knows (pruned, or the repository moved): start it again.
+        std::fs::remove_dir_all(path)
+            .map_err(|e| WorkspaceError::Git(format!("removing {}: {e}", path.display())))?;
+    }
+    git(repo, &["worktree", "prune"])?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| WorkspaceError::Git(format!("creating {}: {e}", parent.display())))?;
+    }
+    let path_str = path.to_string_lossy();
+    git(
+        repo,
+        &[
+            "worktree", "add", "--quiet", "--force", "--detach", &path_str, commit,
+        ],
+    )
 }

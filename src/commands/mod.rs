@@ -1,11 +1,17 @@
 //! One module per command; what they share is here.
 
+mod check;
+mod compare;
 mod history;
+mod init;
 mod run;
 mod show;
 mod sync;
 
+pub use check::check;
+pub use compare::compare;
 pub use history::history;
+pub use init::init;
 pub use run::{list, record, run};
 pub use show::show;
 pub use sync::sync;
@@ -82,6 +88,19 @@ fn overrides(args: &SamplingArgs) -> Result<SamplingOverrides> {
         time_cap: args.time_cap,
         metric: None,
     })
+}
+
+/// Keeps the workloads whose name contains `filter`; none is an error.
+pub(crate) fn select(workloads: &mut Vec<Workload>, filter: &str) -> Result<()> {
+    let all: Vec<String> = workloads.iter().map(|w| w.name.clone()).collect();
+    workloads.retain(|w| w.name.contains(filter));
+    if workloads.is_empty() {
+        bail!(
+            "no workload matches `{filter}`; the workloads are: {} (`cargo perf list` shows them)",
+            all.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Prints the warnings a read collected (corrupt lines and the like) on standard error.

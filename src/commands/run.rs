@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use super::{load, open_store};
+use super::{load, open_store, select};
 use crate::cli::{GlobalOpts, MessageFormat, RecordCmd, RunArgs, SamplingArgs, SaveArgs};
 use crate::config::Config;
 use crate::discover::{Workload, resolve_bins};
@@ -155,25 +155,13 @@ fn measure(
     Ok(code)
 }
 
-fn select(workloads: &mut Vec<Workload>, filter: &str) -> Result<()> {
-    let all: Vec<String> = workloads.iter().map(|w| w.name.clone()).collect();
-    workloads.retain(|w| w.name.contains(filter));
-    if workloads.is_empty() {
-        bail!(
-            "no workload matches `{filter}`; the workloads are: {} (`cargo perf list` shows them)",
-            all.join(", ")
-        );
-    }
-    Ok(())
-}
-
 fn build_bins(ws: &Workspace, workloads: &mut [Workload], quiet: bool) -> Result<()> {
     let needed = workloads
         .iter()
         .flat_map(|w| w.bins.iter().cloned())
         .collect();
     let built = ws
-        .build_bins(&needed, quiet)
+        .build_bins(&needed, quiet, None)
         .context("building the workspace binaries that perf.toml names with {bin:NAME}")?;
     for w in workloads {
         for arg in w.argv.iter_mut().chain(w.env.iter_mut().map(|(_, v)| v)) {

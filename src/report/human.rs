@@ -19,6 +19,10 @@ pub struct Human {
 }
 
 impl Exporter for Human {
+    fn check(&self, report: &super::CheckReport, out: &mut dyn Write) -> io::Result<()> {
+        check_table(report, out)
+    }
+
     fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()> {
         let mut b = Builder::default();
         b.push_record([
@@ -165,4 +169,70 @@ fn describe(b: &Breach, r: &WorkloadResult) -> String {
             format_ns(b.allowed)
         ),
     }
+}
+
+/// The check's table, and the reasons it failed.
+pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    use super::check::{budget_cell, change_cell, failure_line, median_cells, metric_word, p_cell};
+    writeln!(
+        out,
+        "{}: base {} → candidate {}",
+        report.title, report.base, report.candidate
+    )?;
+    if report.stored {
+        writeln!(
+            out,
+            "stored comparison: measured in separate invocations, timing differences are indicative only"
+        )?;
+    }
+    let mut b = Builder::default();
+    b.push_record([
+        "workload",
+        "metric",
+        "base",
+        "new",
+        "change [95% CI]",
+        "p",
+        "verdict",
+        "budget",
+    ]);
+    for r in &report.results {
+        let (base, new) = median_cells(r);
+        b.push_record([
+            r.candidate.workload.name.clone(),
+            metric_word(r).into(),
+            base,
+            new,
+            change_cell(r),
+            p_cell(r),
+            r.verdict.as_str().into(),
+            budget_cell(r),
+        ]);
+    }
+    let mut table = b.build();
+    table
+        .with(Style::sharp())
+        .modify(Columns::new(2..6), Alignment::right());
+    writeln!(out, "{table}")?;
+    for r in &report.results {
+        if let Some(line) = failure_line(r, report.strict) {
+            writeln!(out, "  {line}")?;
+            if let Some(f) = &r.candidate.failure {
+                for l in f.stderr_tail.lines() {
+                    writeln!(out, "  | {l}")?;
+                }
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} workloads: {}. {}",
+        report.results.len(),
+        report.counts(),
+        if report.passed() {
+            "Passed."
+        } else {
+            "FAILED."
+        }
+    )
 }

@@ -117,7 +117,72 @@ fn line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
     writeln!(out)
 }
 
+#[derive(Serialize)]
+struct CheckWorkload<'a> {
+    reason: &'static str,
+    schema: u32,
+    #[serde(rename = "workload")]
+    info: WorkloadInfo<'a>,
+    metric: crate::config::Metric,
+    threshold: f64,
+    verdict: crate::gate::GateVerdict,
+    /// Whether this workload fails the gate.
+    fails: bool,
+    comparison: Option<&'a crate::stats::Comparison>,
+    rounds: usize,
+    failure: Option<&'a Failure>,
+    budget: &'a BudgetStatus,
+    base_samples: &'a [Sample],
+    new_samples: &'a [Sample],
+}
+
+#[derive(Serialize)]
+struct CheckFinished<'a> {
+    reason: &'static str,
+    schema: u32,
+    base: &'a str,
+    candidate: &'a str,
+    stored: bool,
+    passed: bool,
+    exit_code: i32,
+}
+
 impl Exporter for Json {
+    fn check(&self, report: &super::CheckReport, out: &mut dyn Write) -> io::Result<()> {
+        for r in &report.results {
+            line(
+                out,
+                &CheckWorkload {
+                    reason: "check-workload",
+                    schema: JSON_SCHEMA_VERSION,
+                    info: info(&r.candidate.workload),
+                    metric: r.metric,
+                    threshold: r.threshold,
+                    verdict: r.verdict,
+                    fails: r.fails(report.strict),
+                    comparison: r.comparison.as_ref(),
+                    rounds: r.candidate.samples.len(),
+                    failure: r.candidate.failure.as_ref(),
+                    budget: &r.candidate.budget,
+                    base_samples: &r.base.samples,
+                    new_samples: &r.candidate.samples,
+                },
+            )?;
+        }
+        line(
+            out,
+            &CheckFinished {
+                reason: "check-finished",
+                schema: JSON_SCHEMA_VERSION,
+                base: &report.base,
+                candidate: &report.candidate,
+                stored: report.stored,
+                passed: report.passed(),
+                exit_code: report.exit_code,
+            },
+        )
+    }
+
     fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()> {
         for w in workloads {
             line(

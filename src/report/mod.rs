@@ -1,7 +1,10 @@
 //! Outputs: one exporter per format behind one trait, and progress on standard error.
 
+mod check;
 mod human;
 mod json;
+mod junit;
+mod markdown;
 mod progress;
 mod store;
 
@@ -10,8 +13,11 @@ use std::io::{self, Write};
 use crate::discover::Workload;
 use crate::pipeline::WorkloadResult;
 
+pub use check::CheckReport;
 pub use human::Human;
 pub use json::{JSON_SCHEMA_VERSION, Json};
+pub use junit::{github_annotations, junit};
+pub use markdown::Markdown;
 pub use progress::{Progress, ProgressMode};
 pub use store::{HistoryPoint, history_json, history_table, record_text};
 
@@ -26,4 +32,6 @@ pub trait Exporter {
         exit_code: i32,
         out: &mut dyn Write,
     ) -> io::Result<()>;
+    /// `cargo perf check` and `cargo perf compare`.
+    fn check(&self, report: &CheckReport, out: &mut dyn Write) -> io::Result<()>;
 }

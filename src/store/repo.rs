@@ -65,6 +65,64 @@ impl Repo {
             .map_err(|_| StoreError::Revision(format!("`{rev}` does not name a commit")))
     }
 
+    /// The base a PR gate compares with: for a branch (local or remote-tracking, such as
+    /// `origin/main`), its merge-base with `head`; for anything else, the commit it names.
+    /// Returns the commit and a label that says which.
+    pub fn base_for(&self, rev: &str, head: &str) -> Result<(String, String), StoreError> {
+        let commit = self.resolve(rev)?;
+        let is_branch = self.repo.find_branch(rev, git2::BranchType::Local).is_ok()
+            || self.repo.find_branch(rev, git2::BranchType::Remote).is_ok();
+        if !is_branch {
+            return Ok((commit.clone(), format!("{} ({rev})", short(&commit))));
+        }
+        let (a, b) = (Oid::from_str(&commit), Oid::from_str(head));
+        let (Ok(a), Ok(b)) = (a, b) else {
+            return Err(StoreError::Revision(format!(
+                "`{rev}` does not name a commit"
+            )));
+        };
+        let base = self.repo.merge_base(a, b).map_err(|_| {
+            StoreError::Revision(format!(
+                "`{rev}` and HEAD have no common ancestor{}; fetch more history or pass a commit",
+                if self.repo.is_shallow() {
+                    " in this shallow clone (`git fetch --unshallow`)"
+                } else {
+                    ""
+                }
+            ))
+        })?;
+        let base = base.to_string();
+        Ok((
+            base.clone(),
+            format!("{} (merge-base with {rev})", short(&base)),
+        ))
+    }
+
+    /// The first parent of `commit`.
+    pub fn parent(&self, commit: &str) -> Result<String, StoreError> {
+        let oid = Oid::from_str(commit).map_err(|e| StoreError::git("parsing a commit id", e))?;
+        let c = self
+            .repo
+            .find_commit(oid)
+            .map_err(|e| StoreError::git("reading a commit", e))?;
+        c.parent_id(0).map(|p| p.to_string()).map_err(|_| {
+            StoreError::Revision(format!(
+                "{} has no parent to compare with{}; pass --base REV",
+                short(commit),
+                if self.repo.is_shallow() {
+                    " in this shallow clone"
+                } else {
+                    ""
+                }
+            ))
+        })
+    }
+
+    /// The working tree's folder, if the repository has one.
+    pub fn workdir(&self) -> Option<PathBuf> {
+        self.repo.workdir().map(Path::to_owned)
+    }
+
     /// Whether tracked files differ from HEAD (untracked files do not count, as with
     /// `git describe --dirty`).
     pub fn is_dirty(&self) -> Result<bool, StoreError> {

@@ -115,3 +115,155 @@ fn a_bin_that_does_not_build_is_a_tool_error() {
     );
     assert!(err.contains("`cargo build --release` failed"), "{err}");
 }
+
+/// The example in a temporary git repository, with a perf.toml for gating: the analyser on the
+/// large project, plain and JSON, judged on CPU time with a 5 % threshold.
+fn example_repo(extra_toml: &str) -> tempfile::TempDir {
+    let dir = example();
+    let toml = format!(
+        "{extra_toml}[defaults]\nwarmup = 1\nmin_runs = 20\nmax_runs = 300\ntime_cap = \"3s\"\n\
+         metric = \"cpu\"\nthreshold = \"5%\"\n\
+         [[workload]]\nname = \"analyse\"\ncommand = [\"{{bin:analyse}}\", \"{{fixture}}\"]\nfixtures = \"projects/large\"\ntimeout = \"30s\"\n\
+         [[workload]]\nname = \"analyse-json\"\ncommand = [\"{{bin:analyse}}\", \"--json\", \"{{fixture}}\"]\nfixtures = \"projects/large\"\ntimeout = \"30s\"\n"
+    );
+    std::fs::write(dir.path().join("perf.toml"), toml).unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "target/\n").unwrap();
+    crate::git::init_and_commit(dir.path(), "example");
+    dir
+}
+
+/// `cargo perf ARGS` in `dir` with its own target dir (checks there hold a lock on it).
+fn gate_cmd(dir: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = cargo_perf();
+    cmd.args(args)
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY");
+    cmd
+}
+
+fn check_lines(a: &assert_cmd::assert::Assert) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&a.get_output().stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn verdict_of(lines: &[serde_json::Value], name: &str) -> String {
+    lines
+        .iter()
+        .find(|l| l["workload"]["name"] == name)
+        .map(|l| l["verdict"].as_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+/// Makes `analyse --json` spend 15 % more time than it would, by spinning at the end.
+fn slow_down_json(dir: &Path) {
+    let main = dir.join("src/main.rs");
+    let src = std::fs::read_to_string(&main).unwrap();
+    let src = src
+        .replacen("fn main() {\n", "fn main() {\n    let started = std::time::Instant::now();\n", 1)
+        .replacen(
+            "    print(&report, json);\n}",
+            "    print(&report, json);\n    if json {\n        let spent = started.elapsed();\n        \
+             while started.elapsed() < spent.mul_f64(1.15) {\n            std::hint::spin_loop();\n        }\n    }\n}",
+            1,
+        );
+    assert!(src.contains("spin_loop"), "the patch did not apply");
+    std::fs::write(main, src).unwrap();
+}
+
+#[test]
+fn check_a_a_is_unchanged_and_passes() {
+    let dir = example_repo("");
+    std::fs::write(
+        dir.path().join("NOTES.md"),
+        "a change that does not touch the code\n",
+    )
+    .unwrap();
+    crate::git::commit_all(dir.path(), "docs only");
+    let a = gate_cmd(dir.path(), &["check", "--message-format", "json"])
+        .assert()
+        .success();
+    let lines = check_lines(&a);
+    assert_eq!(
+        verdict_of(&lines, "analyse/large"),
+        "unchanged",
+        "{lines:?}"
+    );
+    assert_eq!(
+        verdict_of(&lines, "analyse-json/large"),
+        "unchanged",
+        "{lines:?}"
+    );
+    // The second check against the same base builds nothing again.
+    let again = gate_cmd(dir.path(), &["check", "-q"]).assert().success();
+    let err = String::from_utf8_lossy(&again.get_output().stderr).into_owned();
+    assert!(!err.contains("Compiling"), "{err}");
+}
+
+#[test]
+fn check_finds_a_fifteen_percent_slowdown_in_that_workload_only() {
+    let dir = example_repo("");
+    slow_down_json(dir.path());
+    // Dirty: the working tree against HEAD.
+    let a = gate_cmd(dir.path(), &["check", "--message-format", "json"])
+        .assert()
+        .code(1);
+    let lines = check_lines(&a);
+    assert_eq!(
+        verdict_of(&lines, "analyse-json/large"),
+        "regressed",
+        "{lines:?}"
+    );
+    assert_ne!(
+        verdict_of(&lines, "analyse/large"),
+        "regressed",
+        "{lines:?}"
+    );
+    // Committed, compare --measure finds it between the two commits.
+    crate::git::commit_all(dir.path(), "slower JSON");
+    let a = gate_cmd(
+        dir.path(),
+        &["compare", "HEAD~1", "--measure", "--message-format", "json"],
+    )
+    .assert()
+    .code(1);
+    let lines = check_lines(&a);
+    assert_eq!(
+        verdict_of(&lines, "analyse-json/large"),
+        "regressed",
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn check_fails_on_a_budget_breach() {
+    let dir = example_repo("[budgets]\nlarge = \"1ms\"\n");
+    std::fs::write(dir.path().join("NOTES.md"), "x\n").unwrap();
+    crate::git::commit_all(dir.path(), "docs only");
+    let a = gate_cmd(dir.path(), &["check"]).assert().code(1);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.contains("is over budget: OVER (budget)"), "{out}");
+}
+
+#[test]
+fn check_against_a_base_that_does_not_build_exits_2_with_cargos_error() {
+    let dir = example_repo("");
+    let main = dir.path().join("src/main.rs");
+    let good = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, "fn main() { this is not rust }\n").unwrap();
+    crate::git::commit_all(dir.path(), "broken");
+    std::fs::write(&main, good).unwrap();
+    crate::git::commit_all(dir.path(), "fixed");
+    let a = gate_cmd(dir.path(), &["check"]).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("error: building the base revision"), "{err}");
+    assert!(
+        err.contains("error: expected one of"),
+        "cargo's own error is shown: {err}"
+    );
+}

@@ -5,6 +5,7 @@ mod bad_input;
 mod budgets;
 mod common;
 mod example;
+mod gate;
 mod git;
 mod runner;
 mod simulation;

@@ -1,0 +1,205 @@
+//! `cargo perf compare A [B]`: from stored records (indicative), or measured now.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use super::check::{Side, Sides, measure_sides, report};
+use super::{load, open_store, print_warnings, select};
+use crate::cli::{CompareArgs, GlobalOpts};
+use crate::config::{Sampling, Thresholds};
+use crate::discover::Workload;
+use crate::gate::{GateResult, GateVerdict, apply_verdicts};
+use crate::measure::{Measured, Sample};
+use crate::pipeline::evaluate;
+use crate::stats::compare as compare_samples;
+use crate::store::{Machine, Record, Repo, Store, WorkloadRecord, parse_lines, short};
+use crate::workspace::Workspace;
+
+pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> Result<i32> {
+    let ws = Workspace::load(global.manifest_path.as_deref())?;
+    let repo = Repo::discover(&ws.root)?;
+    let a = repo.resolve(&args.a)?;
+    let b_rev = args.b.as_deref().unwrap_or("HEAD");
+    let b = repo.resolve(b_rev)?;
+    let (a_label, b_label) = (
+        format!("{} ({})", short(&a), args.a),
+        format!("{} ({b_rev})", short(&b)),
+    );
+    if args.measure {
+        let (_, _, mut workloads) = load(global, &args.sampling)?;
+        if let Some(filter) = &args.filter {
+            select(&mut workloads, filter)?;
+        }
+        let candidate = if b == repo.head()? && !repo.is_dirty()? {
+            Side::WorkingTree
+        } else {
+            Side::Commit(b)
+        };
+        let sides = Sides {
+            base: Side::Commit(a),
+            candidate,
+        };
+        let results = measure_sides(global, &ws, &repo, workloads, &sides)?;
+        return report(
+            global,
+            &args.output,
+            "cargo perf compare --measure",
+            a_label,
+            b_label,
+            false,
+            results,
+            out,
+        );
+    }
+    let store = open_store(&repo, &ws, args.store.store.as_ref(), None)?;
+    let machine = Machine::current();
+    let base = latest_record(store.as_ref(), &a, &args.a, &machine)?;
+    let new = latest_record(store.as_ref(), &b, b_rev, &machine)?;
+    let mut results = stored_results(&base, &new, args.filter.as_deref().unwrap_or(""));
+    if results.is_empty() {
+        bail!(
+            "the records of {} and {} have no workloads in common",
+            args.a,
+            b_rev
+        );
+    }
+    apply_verdicts(&mut results);
+    report(
+        global,
+        &args.output,
+        "cargo perf compare (stored records)",
+        a_label,
+        b_label,
+        true,
+        results,
+        out,
+    )
+}
+
+/// The newest record of `commit` made on this machine.
+fn latest_record(store: &dyn Store, commit: &str, rev: &str, machine: &Machine) -> Result<Record> {
+    let mut warnings = Vec::new();
+    let text = store.read_text(commit)?.unwrap_or_default();
+    let location = format!("{} of commit {}", store.describe(), short(commit));
+    let records: Vec<Record> = parse_lines(&text, &location, &mut warnings)?;
+    print_warnings(&warnings);
+    let others: BTreeSet<String> = records
+        .iter()
+        .filter(|r| r.machine.key != machine.key)
+        .map(|r| r.machine.key.clone())
+        .collect();
+    match records
+        .into_iter()
+        .rev()
+        .find(|r| r.machine.key == machine.key)
+    {
+        Some(r) => Ok(r),
+        None if !others.is_empty() => bail!(
+            "{rev} ({}) has records only from other machines ({}); records of different machines \
+             are never compared: record it here, or use --measure",
+            short(commit),
+            others.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+        None => bail!(
+            "no record of {rev} ({}) in {}; run `cargo perf record` on that commit, or use --measure",
+            short(commit),
+            store.describe()
+        ),
+    }
+}
+
+fn samples_of(w: &WorkloadRecord) -> Vec<Sample> {
+    let s = &w.samples;
+    (0..s.wall_ns.len())
+        .map(|i| Sample {
+            wall_ns: s.wall_ns[i],
+            user_ns: s.user_ns.get(i).copied().unwrap_or(0),
+            sys_ns: s.sys_ns.get(i).copied().unwrap_or(0),
+            max_rss_bytes: s.max_rss_bytes.get(i).copied().unwrap_or(0),
+        })
+        .collect()
+}
+
+/// A workload as far as a stored record describes it: enough for summaries and the class budget.
+fn workload_of(w: &WorkloadRecord) -> Workload {
+    Workload {
+        name: w.name.clone(),
+        line: 0,
+        fixture: None,
+        class: w.class,
+        class_reason: "stored".into(),
+        budget: Duration::from_nanos(w.budget_ns),
+        timeout: Duration::from_nanos(w.budget_ns),
+        argv: Vec::new(),
+        env: Vec::new(),
+        cwd: Default::default(),
+        thresholds: Thresholds::default(),
+        sampling: Sampling {
+            metric: w.metric,
+            ..Sampling::default()
+        },
+        threshold: crate::config::DEFAULT_THRESHOLD,
+        bins: BTreeSet::new(),
+    }
+}
+
+fn stored_results(base: &Record, new: &Record, filter: &str) -> Vec<GateResult> {
+    let mut out = Vec::new();
+    let find = |r: &Record, name: &str| r.workloads.iter().find(|w| w.name == name).cloned();
+    let names: BTreeSet<&str> = base
+        .workloads
+        .iter()
+        .chain(&new.workloads)
+        .map(|w| w.name.as_str())
+        .filter(|n| n.contains(filter))
+        .collect();
+    for name in names {
+        let (b, n) = (find(base, name), find(new, name));
+        let (shown, verdict) = match (&b, &n) {
+            (Some(_), Some(n)) => (n, GateVerdict::Inconclusive),
+            (None, Some(n)) => (n, GateVerdict::Added),
+            (Some(b), None) => (b, GateVerdict::Removed),
+            (None, None) => continue,
+        };
+        let metric = shown.metric;
+        let base_samples = b.as_ref().map(samples_of).unwrap_or_default();
+        let new_samples = n.as_ref().map(samples_of).unwrap_or_default();
+        let series = |s: &[Sample]| crate::gate::series(s, metric);
+        // Stored sides were not measured in the same rounds: the comparison is unpaired.
+        let comparison = (b.is_some() && n.is_some())
+            .then(|| {
+                compare_samples(
+                    &series(&base_samples),
+                    &series(&new_samples),
+                    false,
+                    crate::gate::CI_LEVEL,
+                    crate::fnv::fnv1a(name.as_bytes()),
+                )
+            })
+            .flatten();
+        let candidate = evaluate(
+            workload_of(shown),
+            Measured {
+                samples: if n.is_some() { new_samples } else { Vec::new() },
+                failure: None,
+                rss_floor_bytes: shown.summary.rss_floor_bytes,
+            },
+        );
+        let failed = n.as_ref().is_some_and(|n| n.failure.is_some());
+        out.push(GateResult {
+            candidate,
+            base: Measured {
+                samples: base_samples,
+                ..Measured::default()
+            },
+            metric,
+            threshold: crate::config::DEFAULT_THRESHOLD,
+            comparison,
+            verdict: if failed { GateVerdict::Failed } else { verdict },
+        });
+    }
+    out
+}

@@ -1,0 +1,82 @@
+//! `--junit PATH`: one test case per workload; a regression, budget breach or failure is a
+//! failed test case, so CI systems show them as they show failing tests.
+
+use std::fmt::Write as _;
+
+use super::check::{CheckReport, change_cell, failure_line};
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// The JUnit XML document of a check.
+pub fn junit(report: &CheckReport) -> String {
+    let failures = report
+        .results
+        .iter()
+        .filter(|r| failure_line(r, report.strict).is_some())
+        .count();
+    let n = report.results.len();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<testsuites name=\"{}\" tests=\"{n}\" failures=\"{failures}\">",
+        escape(&report.title)
+    );
+    let _ = writeln!(
+        xml,
+        "  <testsuite name=\"cargo-perf\" tests=\"{n}\" failures=\"{failures}\">"
+    );
+    for r in &report.results {
+        let seconds: f64 = r
+            .candidate
+            .samples
+            .iter()
+            .map(|s| s.wall_ns as f64)
+            .sum::<f64>()
+            / 1e9;
+        let _ = write!(
+            xml,
+            "    <testcase classname=\"cargo-perf\" name=\"{}\" time=\"{seconds:.3}\"",
+            escape(&r.candidate.workload.name)
+        );
+        match failure_line(r, report.strict) {
+            Some(line) => {
+                let _ = writeln!(
+                    xml,
+                    ">\n      <failure type=\"{}\" message=\"{}\">base {} → candidate {}: {}</failure>\n    </testcase>",
+                    r.verdict.as_str(),
+                    escape(&line),
+                    escape(&report.base),
+                    escape(&report.candidate),
+                    escape(&change_cell(r))
+                );
+            }
+            None => {
+                let _ = writeln!(xml, "/>");
+            }
+        }
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    xml
+}
+
+/// GitHub Actions workflow commands (`::error ...`) for every workload that fails the gate.
+pub fn github_annotations(report: &CheckReport) -> String {
+    let mut text = String::new();
+    for r in &report.results {
+        if let Some(line) = failure_line(r, report.strict) {
+            // Workflow commands end at a newline and treat % specially.
+            let line = line
+                .replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A");
+            let _ = writeln!(text, "::error title=cargo perf::{line}");
+        }
+    }
+    text
+}

@@ -1,0 +1,122 @@
+//! Markdown: the PR comment of `check` (also what goes to `$GITHUB_STEP_SUMMARY`).
+
+use std::io::{self, Write};
+
+use super::Exporter;
+use super::check::{
+    CheckReport, budget_cell, change_cell, failure_line, median_cells, metric_word, p_cell,
+};
+use crate::config::units::format_ns;
+use crate::discover::Workload;
+use crate::pipeline::WorkloadResult;
+
+/// Markdown tables.
+pub struct Markdown;
+
+/// Table cells may hold user text: keep it from breaking the table or rendering as markup.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\n', " ")
+}
+
+impl Exporter for Markdown {
+    fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "| workload | class | why | budget |\n|---|---|---|---|"
+        )?;
+        for w in workloads {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(&w.name),
+                w.class.as_str(),
+                cell(&w.class_reason),
+                format_ns(w.budget.as_nanos() as f64)
+            )?;
+        }
+        Ok(())
+    }
+
+    fn run(&self, results: &[WorkloadResult], _: i32, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "| workload | n | p50 | p95 | p99 | status |\n|---|--:|--:|--:|--:|---|"
+        )?;
+        for r in results {
+            let w = r.wall_ns.as_ref();
+            let ns = |v: Option<f64>| v.map_or("-".into(), format_ns);
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {:?} |",
+                cell(&r.workload.name),
+                r.samples.len(),
+                ns(w.map(|s| s.median)),
+                ns(w.map(|s| s.p95)),
+                ns(w.map(|s| s.p99)),
+                r.status()
+            )?;
+        }
+        Ok(())
+    }
+
+    fn check(&self, report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+        let mark = if report.passed() {
+            "✅ passed"
+        } else {
+            "❌ failed"
+        };
+        writeln!(out, "## {}: {mark}\n", report.title)?;
+        writeln!(
+            out,
+            "Base {} → candidate {}. {}.\n",
+            report.base,
+            report.candidate,
+            report.counts()
+        )?;
+        if report.stored {
+            writeln!(
+                out,
+                "> Stored comparison: the two sides were measured in separate invocations, so \
+                 timing differences are indicative only. `cargo perf check` measures both now.\n"
+            )?;
+        }
+        writeln!(
+            out,
+            "| workload | metric | base | new | change (95% CI) | p | verdict | budget |\n\
+             |---|---|--:|--:|--:|--:|---|---|"
+        )?;
+        for r in &report.results {
+            let (base, new) = median_cells(r);
+            let verdict = r.verdict.as_str();
+            let verdict = if failure_line(r, report.strict).is_some() {
+                format!("**{verdict}**")
+            } else {
+                verdict.to_owned()
+            };
+            writeln!(
+                out,
+                "| {} | {} | {base} | {new} | {} | {} | {verdict} | {} |",
+                cell(&r.candidate.workload.name),
+                metric_word(r),
+                change_cell(r),
+                p_cell(r),
+                budget_cell(r)
+            )?;
+        }
+        let failures: Vec<String> = report
+            .results
+            .iter()
+            .filter_map(|r| failure_line(r, report.strict))
+            .collect();
+        if !failures.is_empty() {
+            writeln!(out)?;
+            for f in failures {
+                writeln!(out, "- {}", cell(&f))?;
+            }
+        }
+        Ok(())
+    }
+}

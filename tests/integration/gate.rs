@@ -1,0 +1,315 @@
+//! `check` and `compare`: exact verdicts and every output format with the fake runner, in real
+//! temporary git repositories.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{Scratch, cargo_perf};
+use crate::git::{commit_all, git, init_and_commit};
+
+const PERF_TOML: &str = "[defaults]\nwarmup = 0\nmin_runs = 20\nmax_runs = 40\n\
+                         [[workload]]\nname = \"w\"\ncommand = [\"true\"]\n\
+                         [[workload]]\nname = \"v\"\ncommand = [\"true\"]\n";
+
+struct Repo {
+    dir: tempfile::TempDir,
+    script: PathBuf,
+    _script_dir: tempfile::TempDir,
+}
+
+impl Repo {
+    /// A repository with two commits of PERF_TOML (or `toml`) and a fake-runner script.
+    fn new(toml: &str, script: &str) -> Self {
+        let Scratch { dir } = Scratch::new(toml);
+        init_and_commit(dir.path(), "first");
+        std::fs::write(dir.path().join("README"), "second\n").unwrap();
+        commit_all(dir.path(), "second");
+        let script_dir = tempfile::tempdir().unwrap();
+        let path = script_dir.path().join("fake.json");
+        std::fs::write(&path, script).unwrap();
+        Repo {
+            dir,
+            script: path,
+            _script_dir: script_dir,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = cargo_perf();
+        cmd.args(args)
+            .arg("--fake-runner")
+            .arg(&self.script)
+            .arg("--manifest-path")
+            .arg(self.path().join("Cargo.toml"))
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_STEP_SUMMARY");
+        cmd
+    }
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+fn json(a: &assert_cmd::assert::Assert) -> Vec<serde_json::Value> {
+    stdout(a)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn verdict<'a>(lines: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    lines
+        .iter()
+        .find(|l| l["reason"] == "check-workload" && l["workload"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+/// `w` is 20 % slower on the candidate; `v` is the same on both sides.
+const W_SLOWER: &str =
+    r#"{"w@base": [{"wall_ms": 10}], "w@new": [{"wall_ms": 12}], "v": [{"wall_ms": 5}]}"#;
+
+#[test]
+fn a_regression_fails_the_gate_and_only_that_workload() {
+    let r = Repo::new(PERF_TOML, W_SLOWER);
+    let a = r
+        .cmd(&["check", "--message-format", "json"])
+        .assert()
+        .code(1);
+    let lines = json(&a);
+    let w = verdict(&lines, "w");
+    assert_eq!(w["verdict"], "regressed");
+    assert_eq!(w["comparison"]["ratio"], 1.2);
+    assert_eq!(w["comparison"]["ci"]["lower"], 1.2);
+    assert!(w["comparison"]["p_adjusted"].as_f64().unwrap() < 0.05);
+    assert_eq!(w["fails"], true);
+    let v = verdict(&lines, "v");
+    assert_eq!(v["verdict"], "unchanged");
+    assert_eq!(v["fails"], false);
+    // Constant samples are decisive at the first look.
+    assert_eq!(v["rounds"], 20);
+    let done = lines.last().unwrap();
+    assert_eq!(done["reason"], "check-finished");
+    assert_eq!(done["exit_code"], 1);
+    let head_parent = git(r.path(), &["rev-parse", "--short=10", "HEAD~1"]);
+    assert!(
+        done["base"].as_str().unwrap().starts_with(&head_parent),
+        "{done}"
+    );
+}
+
+#[test]
+fn no_regression_passes() {
+    let r = Repo::new(
+        PERF_TOML,
+        r#"{"w": [{"wall_ms": 10}], "v": [{"wall_ms": 5}]}"#,
+    );
+    let a = r.cmd(&["check"]).assert().success();
+    let out = stdout(&a);
+    assert!(out.contains("2 workloads: 2 unchanged. Passed."), "{out}");
+}
+
+#[test]
+fn markdown_junit_annotations_and_step_summary() {
+    let r = Repo::new(PERF_TOML, W_SLOWER);
+    let out_dir = tempfile::tempdir().unwrap();
+    let junit = out_dir.path().join("perf.xml");
+    let summary = out_dir.path().join("summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let a = r
+        .cmd(&[
+            "check",
+            "--format",
+            "markdown",
+            "--junit",
+            junit.to_str().unwrap(),
+        ])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .assert()
+        .code(1);
+    let md = stdout(&a);
+    assert!(md.starts_with("## cargo perf check: ❌ failed"), "{md}");
+    assert!(
+        md.contains("| w | wall | 10.0 ms | 12.0 ms | +20.0% [+20.0%, +20.0%] |"),
+        "{md}"
+    );
+    assert!(md.contains("| **regressed** |"), "{md}");
+    assert!(
+        md.contains(
+            "::error title=cargo perf::w regressed: +20.0%25 [+20.0%25, +20.0%25] (wall time)"
+        ),
+        "{md}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testsuite name=\"cargo-perf\" tests=\"2\" failures=\"1\">"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase classname=\"cargo-perf\" name=\"w\"")
+            && xml.contains("<failure type=\"regressed\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase classname=\"cargo-perf\" name=\"v\" time=\"0.100\"/>"),
+        "{xml}"
+    );
+    let steps = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        steps.starts_with("earlier step\n## cargo perf check: ❌ failed"),
+        "{steps}"
+    );
+}
+
+#[test]
+fn inconclusive_fails_only_with_strict() {
+    // The candidate alternates between 0 % and +4 %: with a 2 % threshold the interval straddles it.
+    let script = r#"{"w@base": [{"wall_ms": 10}], "w@new": [{"wall_ms": 10}, {"wall_ms": 10.4}], "v": [{"wall_ms": 5}]}"#;
+    let r = Repo::new(PERF_TOML, script);
+    let a = r
+        .cmd(&["check", "--message-format", "json"])
+        .assert()
+        .success();
+    assert_eq!(verdict(&json(&a), "w")["verdict"], "inconclusive");
+    // It kept sampling to max_runs, looking for a decision.
+    assert_eq!(verdict(&json(&a), "w")["rounds"], 40);
+    r.cmd(&["check", "--strict"]).assert().code(1);
+}
+
+#[test]
+fn a_budget_breach_fails_the_gate_without_a_regression() {
+    let toml = format!("[budgets]\nsmall = \"8ms\"\n{PERF_TOML}");
+    let r = Repo::new(&toml, r#"{"w": [{"wall_ms": 10}], "v": [{"wall_ms": 5}]}"#);
+    let a = r
+        .cmd(&["check", "--message-format", "json"])
+        .assert()
+        .code(1);
+    let w = verdict(&json(&a), "w").clone();
+    assert_eq!(w["verdict"], "unchanged");
+    assert_eq!(w["budget"]["breaches"][0]["limit"], "budget");
+    assert_eq!(w["fails"], true);
+}
+
+#[test]
+fn the_base_is_head_when_dirty_and_the_merge_base_of_a_branch() {
+    let r = Repo::new(PERF_TOML, W_SLOWER);
+    let head = git(r.path(), &["rev-parse", "--short=10", "HEAD"]);
+    std::fs::write(r.path().join("README"), "changed\n").unwrap();
+    let a = r
+        .cmd(&["check", "--message-format", "json"])
+        .assert()
+        .code(1);
+    let done = json(&a).last().unwrap().clone();
+    assert_eq!(done["base"], format!("{head} (HEAD)"));
+    assert!(
+        done["candidate"]
+            .as_str()
+            .unwrap()
+            .starts_with("working tree")
+    );
+    git(r.path(), &["checkout", "-q", "--", "README"]);
+
+    // main: first - second - third; feature branches from second.
+    let second = git(r.path(), &["rev-parse", "HEAD"]);
+    git(r.path(), &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(r.path().join("feature.txt"), "x\n").unwrap();
+    commit_all(r.path(), "feature work");
+    git(r.path(), &["checkout", "-q", "main"]);
+    std::fs::write(r.path().join("main.txt"), "y\n").unwrap();
+    commit_all(r.path(), "third on main");
+    git(r.path(), &["checkout", "-q", "feature"]);
+    let a = r
+        .cmd(&["check", "--base", "main", "--message-format", "json"])
+        .assert()
+        .code(1);
+    let done = json(&a).last().unwrap().clone();
+    assert_eq!(
+        done["base"],
+        format!("{} (merge-base with main)", &second[..10])
+    );
+    // A revision that is not a branch is taken as it is.
+    let a = r
+        .cmd(&["check", "--base", "HEAD~1", "--message-format", "json"])
+        .assert()
+        .code(1);
+    assert_eq!(
+        json(&a).last().unwrap()["base"],
+        format!("{} (HEAD~1)", &second[..10])
+    );
+    let a = r.cmd(&["check", "--base", "nope"]).assert().code(2);
+    assert!(stderr(&a).contains("no commit `nope`"), "{}", stderr(&a));
+}
+
+#[test]
+fn compare_reads_stored_records_and_says_they_are_indicative() {
+    let r = Repo::new(
+        PERF_TOML,
+        r#"{"w": [{"wall_ms": 10}], "v": [{"wall_ms": 5}]}"#,
+    );
+    git(r.path(), &["checkout", "-q", "HEAD~1"]);
+    r.cmd(&["record", "-q"]).assert().success();
+    git(r.path(), &["checkout", "-q", "main"]);
+    std::fs::write(
+        &r.script,
+        r#"{"w": [{"wall_ms": 12}], "v": [{"wall_ms": 5}]}"#,
+    )
+    .unwrap();
+    r.cmd(&["record", "-q"]).assert().success();
+    let a = r.cmd(&["compare", "HEAD~1"]).assert().code(1);
+    let out = stdout(&a);
+    assert!(out.contains("indicative only"), "{out}");
+    assert!(
+        out.contains("+20.0% [+20.0%, +20.0%]") && out.contains("regressed"),
+        "{out}"
+    );
+    // A revision without records says what to do.
+    let a = r.cmd(&["compare", "HEAD~1", "HEAD~1"]).assert();
+    assert_eq!(a.get_output().status.code(), Some(0));
+    std::fs::write(r.path().join("x"), "").unwrap();
+    commit_all(r.path(), "unrecorded");
+    let a = r.cmd(&["compare", "HEAD~1", "HEAD"]).assert().code(2);
+    assert!(
+        stderr(&a).contains("no record of HEAD") && stderr(&a).contains("--measure"),
+        "{}",
+        stderr(&a)
+    );
+}
+
+#[test]
+fn init_writes_a_manifest_and_a_workflow_and_never_overwrites() {
+    let Scratch { dir } = Scratch::new("");
+    std::fs::remove_file(dir.path().join("perf.toml")).unwrap();
+    let mut cmd = cargo_perf();
+    cmd.args(["init", "--manifest-path"])
+        .arg(dir.path().join("Cargo.toml"));
+    cmd.assert().success();
+    let toml = std::fs::read_to_string(dir.path().join("perf.toml")).unwrap();
+    assert!(
+        toml.contains("command = [\"{bin:scratch}\", \"--help\"]"),
+        "{toml}"
+    );
+    let workflow = std::fs::read_to_string(dir.path().join(".github/workflows/perf.yml")).unwrap();
+    assert!(workflow.contains("cargo perf check --base origin/${{ github.base_ref }}"));
+    assert!(workflow.contains("refs/notes/perf"));
+    // The manifest it writes is valid: list works on it.
+    let mut list = cargo_perf();
+    list.args(["list", "--manifest-path"])
+        .arg(dir.path().join("Cargo.toml"));
+    list.assert().success();
+    let mut again = cargo_perf();
+    again
+        .args(["init", "--manifest-path"])
+        .arg(dir.path().join("Cargo.toml"));
+    let a = again.assert().code(2);
+    assert!(stderr(&a).contains("already exists"), "{}", stderr(&a));
+}
