@@ -174,6 +174,9 @@ pub struct GateOutput {
     /// Write a JUnit XML report here (a regression is a failed test case).
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// The practical threshold for every workload, such as 1% (overrides perf.toml).
+    #[arg(long, value_name = "PCT", value_parser = crate::config::units::parse_percent)]
+    pub threshold: Option<f64>,
 }
 
 #[derive(Debug, Args)]

@@ -98,12 +98,49 @@ pub fn series(samples: &[Sample], metric: Metric) -> Vec<f64> {
         .collect()
 }
 
+/// Where the time of a check went, build excluded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GateTiming {
+    /// From the first run to the last verdict.
+    pub elapsed_ns: u64,
+    /// The wall time of every run of every workload, warm-ups included.
+    pub runs_ns: u64,
+}
+
+impl GateTiming {
+    /// The check's own cost beyond the workloads' run time, as a share of that run time.
+    pub fn overhead(&self) -> Option<f64> {
+        (self.runs_ns > 0)
+            .then(|| self.elapsed_ns.saturating_sub(self.runs_ns) as f64 / self.runs_ns as f64)
+    }
+}
+
+/// A runner that adds up the wall time of what it runs.
+struct Counting<'a> {
+    inner: &'a mut dyn Runner,
+    runs_ns: u64,
+}
+
+impl Runner for Counting<'_> {
+    fn run(&mut self, spec: &RunSpec) -> Result<crate::measure::RunResult, MeasureError> {
+        let result = self.inner.run(spec)?;
+        self.runs_ns += result.sample.wall_ns;
+        Ok(result)
+    }
+}
+
 /// Measures every workload, base and candidate interleaved, and gives each its verdict.
 pub fn run_gate(
     workloads: Vec<GateWorkload>,
     runner: &mut dyn Runner,
     progress: &mut Progress,
-) -> Result<Vec<GateResult>, MeasureError> {
+) -> Result<(Vec<GateResult>, GateTiming), MeasureError> {
+    let started = std::time::Instant::now();
+    let mut counting = Counting {
+        inner: runner,
+        runs_ns: 0,
+    };
+    let runner: &mut dyn Runner = &mut counting;
     let total = workloads.len();
     let mut results = Vec::with_capacity(total);
     for (i, gw) in workloads.into_iter().enumerate() {
@@ -196,7 +233,11 @@ pub fn run_gate(
         });
     }
     apply_verdicts(&mut results);
-    Ok(results)
+    let timing = GateTiming {
+        elapsed_ns: started.elapsed().as_nanos() as u64,
+        runs_ns: counting.runs_ns,
+    };
+    Ok((results, timing))
 }
 
 /// Adjusts the p-values of every compared workload together (Benjamini-Hochberg) and decides.

@@ -10,7 +10,7 @@ use super::{load, select};
 use crate::cli::{CheckArgs, GateOutput, GlobalOpts, MessageFormat, ReportFormat};
 use crate::discover::{Workload, resolve_bins};
 use crate::errors::exit_codes;
-use crate::gate::{GateResult, GateWorkload, run_gate};
+use crate::gate::{GateResult, GateTiming, GateWorkload, run_gate};
 use crate::measure::{FakeRunner, ProcessRunner, Runner};
 use crate::report::{
     CheckReport, Exporter, Human, Json, Markdown, Progress, ProgressMode, github_annotations, junit,
@@ -23,6 +23,7 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
     if let Some(filter) = &args.filter {
         select(&mut workloads, filter)?;
     }
+    override_threshold(&mut workloads, &args.output);
     let repo = Repo::discover(&ws.root)?;
     let head = repo.head()?;
     let dirty = repo.is_dirty()?;
@@ -43,17 +44,24 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         base: Side::Commit(base),
         candidate: Side::WorkingTree,
     };
-    let results = measure_sides(global, &ws, &repo, workloads, &sides)?;
+    let (results, timing) = measure_sides(global, &ws, &repo, workloads, &sides)?;
     report(
         global,
         &args.output,
         "cargo perf check",
         base_label,
         candidate,
-        false,
+        Some(timing),
         results,
         out,
     )
+}
+
+/// `--threshold` beats perf.toml.
+pub fn override_threshold(workloads: &mut [Workload], output: &GateOutput) {
+    if let Some(t) = output.threshold {
+        workloads.iter_mut().for_each(|w| w.threshold = t);
+    }
 }
 
 /// Where a side of the comparison comes from.
@@ -76,7 +84,7 @@ pub fn measure_sides(
     repo: &Repo,
     workloads: Vec<Workload>,
     sides: &Sides,
-) -> Result<Vec<GateResult>> {
+) -> Result<(Vec<GateResult>, GateTiming)> {
     let mode = if global.quiet {
         ProgressMode::Silent
     } else if std::io::stderr().is_terminal() {
@@ -141,9 +149,9 @@ pub fn measure_sides(
             .collect();
         runner = Box::new(ProcessRunner::new()?);
         // The lock is held until both sides are measured.
-        let results = run_gate(gated, runner.as_mut(), &mut Progress::new(mode))?;
+        let measured = run_gate(gated, runner.as_mut(), &mut Progress::new(mode))?;
         drop(lock);
-        return Ok(results);
+        return Ok(measured);
     }
     Ok(run_gate(gated, runner.as_mut(), &mut Progress::new(mode))?)
 }
@@ -206,7 +214,7 @@ fn build_side(
     }
 }
 
-/// Prints the report in the chosen format, writes JUnit and GitHub outputs, and returns the
+/// Prints the report in the chosen format (`timing` is `None` for stored comparisons), writes JUnit and GitHub outputs, and returns the
 /// exit code.
 #[allow(clippy::too_many_arguments)]
 pub fn report(
@@ -215,7 +223,7 @@ pub fn report(
     title: &str,
     base: String,
     candidate: String,
-    stored: bool,
+    timing: Option<GateTiming>,
     results: Vec<GateResult>,
     out: &mut dyn Write,
 ) -> Result<i32> {
@@ -228,7 +236,8 @@ pub fn report(
         title: title.into(),
         base,
         candidate,
-        stored,
+        stored: timing.is_none(),
+        timing,
         results,
         strict: output.strict,
         exit_code,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::check::{Side, Sides, measure_sides, report};
+use super::check::{Side, Sides, measure_sides, override_threshold, report};
 use super::{load, open_store, print_warnings, select};
 use crate::cli::{CompareArgs, GlobalOpts};
 use crate::config::{Sampling, Thresholds};
@@ -33,6 +33,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         if let Some(filter) = &args.filter {
             select(&mut workloads, filter)?;
         }
+        override_threshold(&mut workloads, &args.output);
         let candidate = if b == repo.head()? && !repo.is_dirty()? {
             Side::WorkingTree
         } else {
@@ -42,14 +43,14 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             base: Side::Commit(a),
             candidate,
         };
-        let results = measure_sides(global, &ws, &repo, workloads, &sides)?;
+        let (results, timing) = measure_sides(global, &ws, &repo, workloads, &sides)?;
         return report(
             global,
             &args.output,
             "cargo perf compare --measure",
             a_label,
             b_label,
-            false,
+            Some(timing),
             results,
             out,
         );
@@ -58,7 +59,12 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
     let machine = Machine::current();
     let base = latest_record(store.as_ref(), &a, &args.a, &machine)?;
     let new = latest_record(store.as_ref(), &b, b_rev, &machine)?;
-    let mut results = stored_results(&base, &new, args.filter.as_deref().unwrap_or(""));
+    let mut results = stored_results(
+        &base,
+        &new,
+        args.filter.as_deref().unwrap_or(""),
+        args.output.threshold,
+    );
     if results.is_empty() {
         bail!(
             "the records of {} and {} have no workloads in common",
@@ -73,7 +79,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         "cargo perf compare (stored records)",
         a_label,
         b_label,
-        true,
+        None,
         results,
         out,
     )
@@ -146,7 +152,12 @@ fn workload_of(w: &WorkloadRecord) -> Workload {
     }
 }
 
-fn stored_results(base: &Record, new: &Record, filter: &str) -> Vec<GateResult> {
+fn stored_results(
+    base: &Record,
+    new: &Record,
+    filter: &str,
+    args_threshold: Option<f64>,
+) -> Vec<GateResult> {
     let mut out = Vec::new();
     let find = |r: &Record, name: &str| r.workloads.iter().find(|w| w.name == name).cloned();
     let names: BTreeSet<&str> = base
@@ -196,7 +207,7 @@ fn stored_results(base: &Record, new: &Record, filter: &str) -> Vec<GateResult> 
                 ..Measured::default()
             },
             metric,
-            threshold: crate::config::DEFAULT_THRESHOLD,
+            threshold: args_threshold.unwrap_or(crate::config::DEFAULT_THRESHOLD),
             comparison,
             verdict: if failed { GateVerdict::Failed } else { verdict },
         });

@@ -13,6 +13,8 @@ pub struct CheckReport {
     pub candidate: String,
     /// Whether the figures come from stored records of separate invocations (indicative only).
     pub stored: bool,
+    /// Where the time of a measured check went.
+    pub timing: Option<crate::gate::GateTiming>,
     pub results: Vec<GateResult>,
     pub strict: bool,
     pub exit_code: i32,

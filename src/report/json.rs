@@ -145,6 +145,10 @@ struct CheckFinished<'a> {
     stored: bool,
     passed: bool,
     exit_code: i32,
+    /// `elapsed_ns` (first run to last verdict) and `runs_ns` (every run's wall time).
+    timing: Option<crate::gate::GateTiming>,
+    /// The check's own cost beyond the workloads' run time, as a share of it.
+    overhead: Option<f64>,
 }
 
 impl Exporter for Json {
@@ -179,6 +183,8 @@ impl Exporter for Json {
                 stored: report.stored,
                 passed: report.passed(),
                 exit_code: report.exit_code,
+                timing: report.timing,
+                overhead: report.timing.and_then(|t| t.overhead()),
             },
         )
     }

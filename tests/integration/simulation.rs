@@ -98,7 +98,7 @@ fn simulate(
         // Each check is seeded differently (the gate seeds its bootstrap and round order by the
         // workload's name).
         let w = workload(format!("sim-{seed}-{i}"), sampling(max_rounds));
-        let results = run_gate(
+        let (results, _) = run_gate(
             vec![w],
             &mut runner,
             &mut Progress::new(ProgressMode::Silent),
@@ -158,7 +158,8 @@ fn benjamini_hochberg_holds_false_alarms_down_across_many_workloads() {
         let ws = (0..50)
             .map(|i| workload(format!("w{c}-{i}"), sampling(100)))
             .collect();
-        let results = run_gate(ws, &mut runner, &mut Progress::new(ProgressMode::Silent)).unwrap();
+        let (results, _) =
+            run_gate(ws, &mut runner, &mut Progress::new(ProgressMode::Silent)).unwrap();
         if results.iter().any(|r| r.verdict == GateVerdict::Regressed) {
             failed_checks += 1;
         }
