@@ -1,7 +1,7 @@
 //! `cargo perf check` (the gate), and what `compare --measure` shares with it.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -85,13 +85,7 @@ pub fn measure_sides(
     workloads: Vec<Workload>,
     sides: &Sides,
 ) -> Result<(Vec<GateResult>, GateTiming)> {
-    let mode = if global.quiet {
-        ProgressMode::Silent
-    } else if std::io::stderr().is_terminal() {
-        ProgressMode::Bar
-    } else {
-        ProgressMode::Lines
-    };
+    let mode = ProgressMode::for_stderr(global.quiet);
     let mut runner: Box<dyn Runner>;
     let gated: Vec<GateWorkload>;
     if let Some(path) = &global.fake_runner {

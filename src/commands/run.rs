@@ -1,6 +1,6 @@
 //! `list`, `run` and `record` (`run --save`).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
@@ -106,13 +106,7 @@ fn measure(
             Box::new(ProcessRunner::new()?)
         }
     };
-    let mode = if global.quiet {
-        ProgressMode::Silent
-    } else if std::io::stderr().is_terminal() {
-        ProgressMode::Bar
-    } else {
-        ProgressMode::Lines
-    };
+    let mode = ProgressMode::for_stderr(global.quiet);
     if global.verbose > 0 {
         for w in &workloads {
             eprintln!("{}: {} (in {})", w.name, w.argv.join(" "), w.cwd.display());

@@ -19,6 +19,20 @@ pub enum ProgressMode {
     Silent,
 }
 
+impl ProgressMode {
+    /// A bar when standard error is a terminal, lines when it is not, nothing when `quiet`.
+    pub fn for_stderr(quiet: bool) -> Self {
+        use std::io::IsTerminal;
+        if quiet {
+            ProgressMode::Silent
+        } else if std::io::stderr().is_terminal() {
+            ProgressMode::Bar
+        } else {
+            ProgressMode::Lines
+        }
+    }
+}
+
 /// Reports the progress of `run` as workloads are measured.
 pub struct Progress {
     mode: ProgressMode,

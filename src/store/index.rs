@@ -193,14 +193,7 @@ struct Index {
 impl Index {
     fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        let lock_path = dir.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| StoreError::io(&lock_path, e))?;
-        lock.lock().map_err(|e| StoreError::io(&lock_path, e))?;
+        let lock = super::lock_file(&dir.join("lock"))?;
         Ok(Index {
             known: read_jsonl::<KeyEntry>(&dir.join("keys.jsonl"))?
                 .into_iter()

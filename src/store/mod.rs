@@ -24,6 +24,19 @@ pub use sync::sync;
 
 use crate::errors::StoreError;
 
+/// Opens (creating it if need be) and exclusively locks the file at `path`; the lock lasts as
+/// long as the returned file and is released by the kernel if the process dies.
+pub(crate) fn lock_file(path: &std::path::Path) -> Result<std::fs::File, StoreError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| StoreError::io(path, e))?;
+    file.lock().map_err(|e| StoreError::io(path, e))?;
+    Ok(file)
+}
+
 /// Called with a commit, its content key and its stored lines.
 pub type EachNote<'a> = dyn FnMut(&str, &str, Option<String>) -> Result<(), StoreError> + 'a;
 

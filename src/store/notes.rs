@@ -7,7 +7,7 @@
 //! git dir, shared by all its worktrees. The lock is released by the kernel if the process dies.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::PathBuf;
 
 use git2::{Oid, Repository, Signature};
@@ -52,15 +52,7 @@ impl NotesStore {
 
     /// Holds the store's exclusive lock until the returned file is dropped.
     pub(super) fn lock(&self) -> Result<File, StoreError> {
-        let path = self.common_dir.join("cargo-perf.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
-        file.lock().map_err(|e| StoreError::io(&path, e))?;
-        Ok(file)
+        super::lock_file(&self.common_dir.join("cargo-perf.lock"))
     }
 
     /// Writes `content` as the note of `commit`, replacing it. Call with the lock held.
@@ -132,18 +124,7 @@ impl Store for NotesStore {
     }
 
     fn commits(&self) -> Result<HashSet<String>, StoreError> {
-        let repo = self.open()?;
-        let notes = match repo.notes(Some(NOTES_REF)) {
-            Ok(notes) => notes,
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(HashSet::new()),
-            Err(e) => return Err(StoreError::git("listing notes", e)),
-        };
-        notes
-            .map(|n| {
-                n.map(|(_, annotated)| annotated.to_string())
-                    .map_err(|e| StoreError::git("listing notes", e))
-            })
-            .collect()
+        Ok(self.content_keys()?.into_keys().collect())
     }
 
     fn read_text(&self, commit: &str) -> Result<Option<String>, StoreError> {
