@@ -20,11 +20,14 @@ pub enum CargoCli {
     version,
     about = "Performance regression testing for Rust projects",
     long_about = "Measures the workloads declared in perf.toml at the workspace root \
-                  (end-to-end commands over fixtures), summarises them with robust statistics \
-                  and checks each against its duration budget and thresholds.",
-    after_help = "Exit codes: 0 passed, 1 a workload failed or broke a budget or threshold, \
-                  2 the tool could not do its job (bad arguments or configuration, build failure).\n\n\
-                  Examples:\n  cargo perf list\n  cargo perf run\n  cargo perf run analyse --message-format json"
+                  (end-to-end commands over fixtures), checks each against its duration budget \
+                  and thresholds, stores results keyed by git commit, and gates changes by \
+                  measuring base and candidate interleaved.",
+    after_help = "Exit codes: 0 passed, 1 the gate failed (a workload failed, regressed, or broke a \
+                  budget or threshold), 2 the tool could not do its job (bad arguments or \
+                  configuration, not a git repository, build failure).\n\n\
+                  Examples:\n  cargo perf list\n  cargo perf run\n  cargo perf check\n  \
+                  cargo perf check --base origin/main --format markdown\n  cargo perf record && cargo perf history"
 )]
 pub struct PerfArgs {
     #[command(flatten)]
