@@ -22,6 +22,8 @@ pub struct GateWorkload {
     pub workload: Workload,
     /// The base revision's argv, or `None` when the base cannot run it (a binary it lacks).
     pub base_argv: Option<Vec<String>>,
+    /// The base revision's environment (`{bin:NAME}` in values resolves per side, too).
+    pub base_env: Vec<(String, String)>,
 }
 
 /// A workload's verdict, including the cases with nothing to compare.
@@ -146,14 +148,14 @@ pub fn run_gate(
     for (i, gw) in workloads.into_iter().enumerate() {
         let w = gw.workload;
         let seed = fnv1a(w.name.as_bytes());
-        let spec = |argv: Vec<String>, side: &str| RunSpec {
+        let spec = |argv: Vec<String>, env: Vec<(String, String)>, side: &str| RunSpec {
             name: format!("{}@{side}", w.name),
             argv,
-            env: w.env.clone(),
+            env,
             cwd: w.cwd.clone(),
             timeout: w.timeout,
         };
-        let new_spec = spec(w.argv.clone(), "new");
+        let new_spec = spec(w.argv.clone(), w.env.clone(), "new");
         let (metric, threshold) = (w.sampling.metric, w.threshold);
         progress.start(&w.name, i, total, w.sampling.min_runs as usize);
         let (base, new) = match gw.base_argv {
@@ -164,7 +166,7 @@ pub fn run_gate(
                 (Measured::default(), new)
             }
             Some(base_argv) => {
-                let base_spec = spec(base_argv, "base");
+                let base_spec = spec(base_argv, gw.base_env, "base");
                 let mut look = |a: &[Sample], b: &[Sample]| {
                     let decisive =
                         compare(&series(a, metric), &series(b, metric), true, CI_LEVEL, seed)

@@ -95,6 +95,7 @@ pub fn measure_sides(
             .into_iter()
             .map(|w| GateWorkload {
                 base_argv: Some(w.argv.clone()),
+                base_env: w.env.clone(),
                 workload: w,
             })
             .collect();
@@ -132,12 +133,18 @@ pub fn measure_sides(
                     .iter()
                     .all(|b| base_bins.contains_key(b))
                     .then(|| w.argv.iter().map(|a| resolve_bins(a, &base_bins)).collect());
+                let base_env = w
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), resolve_bins(v, &base_bins)))
+                    .collect();
                 for arg in w.argv.iter_mut().chain(w.env.iter_mut().map(|(_, v)| v)) {
                     *arg = resolve_bins(arg, &new_bins);
                 }
                 GateWorkload {
                     workload: w,
                     base_argv,
+                    base_env,
                 }
             })
             .collect();

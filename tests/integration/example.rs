@@ -119,12 +119,17 @@ fn a_bin_that_does_not_build_is_a_tool_error() {
 /// The example in a temporary git repository, with a perf.toml for gating: the analyser on the
 /// large project, plain and JSON, judged on CPU time with a 5 % threshold.
 fn example_repo(extra_toml: &str) -> tempfile::TempDir {
+    example_repo_with(extra_toml, "")
+}
+
+/// `example_repo` with `more_workloads` appended to its perf.toml.
+fn example_repo_with(extra_toml: &str, more_workloads: &str) -> tempfile::TempDir {
     let dir = example();
     let toml = format!(
         "{extra_toml}[defaults]\nwarmup = 1\nmin_runs = 20\nmax_runs = 300\ntime_cap = \"3s\"\n\
          metric = \"cpu\"\nthreshold = \"5%\"\n\
          [[workload]]\nname = \"analyse\"\ncommand = [\"{{bin:analyse}}\", \"{{fixture}}\"]\nfixtures = \"projects/large\"\ntimeout = \"30s\"\n\
-         [[workload]]\nname = \"analyse-json\"\ncommand = [\"{{bin:analyse}}\", \"--json\", \"{{fixture}}\"]\nfixtures = \"projects/large\"\ntimeout = \"30s\"\n"
+         [[workload]]\nname = \"analyse-json\"\ncommand = [\"{{bin:analyse}}\", \"--json\", \"{{fixture}}\"]\nfixtures = \"projects/large\"\ntimeout = \"30s\"\n{more_workloads}"
     );
     std::fs::write(dir.path().join("perf.toml"), toml).unwrap();
     std::fs::write(dir.path().join(".gitignore"), "target/\n").unwrap();
@@ -207,7 +212,11 @@ fn check_a_a_is_unchanged_and_passes() {
 
 #[test]
 fn check_finds_a_fifteen_percent_slowdown_in_that_workload_only() {
-    let dir = example_repo("");
+    // A third workload reaches the binary through the environment: `{bin:NAME}` in `env` must
+    // resolve per side too, or both sides would run the candidate.
+    let via_env = "[[workload]]\nname = \"via-env\"\ncommand = [\"sh\", \"-c\", \"exec \\\"$ANALYSE\\\" --json \\\"$0\\\"\", \"{fixture}\"]\n\
+                   env = { ANALYSE = \"{bin:analyse}\" }\nfixtures = \"projects/large\"\ntimeout = \"30s\"\n";
+    let dir = example_repo_with("", via_env);
     slow_down_json(dir.path());
     // Dirty: the working tree against HEAD.
     let a = gate_cmd(dir.path(), &["check", "--message-format", "json"])
@@ -216,6 +225,11 @@ fn check_finds_a_fifteen_percent_slowdown_in_that_workload_only() {
     let lines = check_lines(&a);
     assert_eq!(
         verdict_of(&lines, "analyse-json/large"),
+        "regressed",
+        "{lines:?}"
+    );
+    assert_eq!(
+        verdict_of(&lines, "via-env/large"),
         "regressed",
         "{lines:?}"
     );

@@ -64,6 +64,7 @@ fn workload(name: String, sampling: Sampling) -> GateWorkload {
             bins: BTreeSet::new(),
         },
         base_argv: Some(vec!["synthetic".into()]),
+        base_env: vec![],
     }
 }
 
