@@ -1,6 +1,6 @@
 //! `cargo perf compare A [B]`: from stored records (indicative), or measured now.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::time::Duration;
 
@@ -59,11 +59,25 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
     let machine = Machine::current();
     let base = latest_record(store.as_ref(), &a, &args.a, &machine)?;
     let new = latest_record(store.as_ref(), &b, b_rev, &machine)?;
+    // Each workload's threshold: --threshold, else perf.toml's (when it reads), else the default.
+    let configured: HashMap<String, f64> = match load(global, &args.sampling) {
+        Ok((_, _, workloads)) => workloads
+            .into_iter()
+            .map(|w| (w.name, w.threshold))
+            .collect(),
+        Err(_) => HashMap::new(),
+    };
+    let threshold = |name: &str| {
+        args.output
+            .threshold
+            .or_else(|| configured.get(name).copied())
+            .unwrap_or(crate::config::DEFAULT_THRESHOLD)
+    };
     let mut results = stored_results(
         &base,
         &new,
         args.filter.as_deref().unwrap_or(""),
-        args.output.threshold,
+        &threshold,
     );
     if results.is_empty() {
         bail!(
@@ -156,7 +170,7 @@ fn stored_results(
     base: &Record,
     new: &Record,
     filter: &str,
-    args_threshold: Option<f64>,
+    threshold: &dyn Fn(&str) -> f64,
 ) -> Vec<GateResult> {
     let mut out = Vec::new();
     let find = |r: &Record, name: &str| r.workloads.iter().find(|w| w.name == name).cloned();
@@ -207,7 +221,7 @@ fn stored_results(
                 ..Measured::default()
             },
             metric,
-            threshold: args_threshold.unwrap_or(crate::config::DEFAULT_THRESHOLD),
+            threshold: threshold(name),
             comparison,
             verdict: if failed { GateVerdict::Failed } else { verdict },
         });

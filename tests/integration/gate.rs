@@ -272,6 +272,20 @@ fn compare_reads_stored_records_and_says_they_are_indicative() {
         out.contains("+20.0% [+20.0%, +20.0%]") && out.contains("regressed"),
         "{out}"
     );
+    // Each workload's threshold comes from perf.toml: at 25 %, +20 % is unchanged.
+    let toml = PERF_TOML.replace(
+        "name = \"w\"\ncommand = [\"true\"]\n",
+        "name = \"w\"\ncommand = [\"true\"]\nthreshold = \"25%\"\n",
+    );
+    assert_ne!(toml, PERF_TOML);
+    std::fs::write(r.path().join("perf.toml"), toml).unwrap();
+    let a = r
+        .cmd(&["compare", "HEAD~1", "--message-format", "json"])
+        .assert()
+        .success();
+    assert_eq!(verdict(&json(&a), "w")["verdict"], "unchanged");
+    assert_eq!(verdict(&json(&a), "w")["threshold"], 0.25);
+    git(r.path(), &["checkout", "-q", "--", "perf.toml"]);
     // A revision without records says what to do.
     let a = r.cmd(&["compare", "HEAD~1", "HEAD~1"]).assert();
     assert_eq!(a.get_output().status.code(), Some(0));
