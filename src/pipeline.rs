@@ -85,10 +85,12 @@ pub fn evaluate(workload: Workload, measured: Measured) -> WorkloadResult {
 
 /// Measures every workload in turn. A failing workload does not stop the others; only an error
 /// of the tool itself (it cannot start processes at all) does.
+/// `on_result` sees each result as soon as its workload is done (for streaming output).
 pub fn run_all(
     workloads: Vec<Workload>,
     runner: &mut dyn Runner,
     progress: &mut Progress,
+    on_result: &mut dyn FnMut(&WorkloadResult),
 ) -> Result<Vec<WorkloadResult>, MeasureError> {
     let total = workloads.len();
     let mut results = Vec::with_capacity(total);
@@ -111,6 +113,7 @@ pub fn run_all(
         })?;
         let result = evaluate(workload, measured);
         progress.finish(&result);
+        on_result(&result);
         results.push(result);
     }
     Ok(results)

@@ -112,7 +112,18 @@ fn measure(
             eprintln!("{}: {} (in {})", w.name, w.argv.join(" "), w.cwd.display());
         }
     }
-    let results = run_all(workloads, runner.as_mut(), &mut Progress::new(mode))?;
+    let mut streamed = Ok(());
+    let results = run_all(
+        workloads,
+        runner.as_mut(),
+        &mut Progress::new(mode),
+        &mut |r| {
+            if streamed.is_ok() {
+                streamed = exporter.workload_finished(r, out);
+            }
+        },
+    )?;
+    streamed?;
     let code = if results.iter().all(|r| r.status() == Status::Passed) {
         exit_codes::OK
     } else {

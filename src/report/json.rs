@@ -203,32 +203,35 @@ impl Exporter for Json {
         Ok(())
     }
 
+    fn workload_finished(&self, r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
+        line(
+            out,
+            &Finished {
+                reason: "workload-finished",
+                schema: JSON_SCHEMA_VERSION,
+                info: info(&r.workload),
+                status: r.status(),
+                failure: r.failure.as_ref(),
+                n: r.samples.len(),
+                wall_ns: r.wall_ns.as_ref(),
+                cpu_ns: r.cpu_ns.as_ref(),
+                cpu_utilisation: r.cpu_utilisation,
+                max_rss_bytes: r.max_rss_bytes,
+                rss_floor_bytes: r.rss_floor_bytes,
+                budget: &r.budget,
+                samples: &r.samples,
+            },
+        )?;
+        // Each object reaches a reader of the pipe as soon as its workload is done.
+        out.flush()
+    }
+
     fn run(
         &self,
         results: &[WorkloadResult],
         exit_code: i32,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        for r in results {
-            line(
-                out,
-                &Finished {
-                    reason: "workload-finished",
-                    schema: JSON_SCHEMA_VERSION,
-                    info: info(&r.workload),
-                    status: r.status(),
-                    failure: r.failure.as_ref(),
-                    n: r.samples.len(),
-                    wall_ns: r.wall_ns.as_ref(),
-                    cpu_ns: r.cpu_ns.as_ref(),
-                    cpu_utilisation: r.cpu_utilisation,
-                    max_rss_bytes: r.max_rss_bytes,
-                    rss_floor_bytes: r.rss_floor_bytes,
-                    budget: &r.budget,
-                    samples: &r.samples,
-                },
-            )?;
-        }
         let count = |s| results.iter().filter(|r| r.status() == s).count();
         line(
             out,

@@ -25,7 +25,12 @@ pub use store::{HistoryPoint, history_json, history_table, record_text};
 pub trait Exporter {
     /// `cargo perf list`.
     fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()>;
-    /// `cargo perf run`.
+    /// `cargo perf run`, as each workload finishes (formats that stream write here).
+    fn workload_finished(&self, result: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
+        let _ = (result, out);
+        Ok(())
+    }
+    /// `cargo perf run`, once every workload has finished.
     fn run(
         &self,
         results: &[WorkloadResult],

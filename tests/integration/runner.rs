@@ -184,3 +184,35 @@ fn progress_lines_go_to_stderr_when_it_is_not_a_terminal() {
     let quiet = s.cmd(&["run", "-q"]).assert().success();
     assert!(quiet.get_output().stderr.is_empty());
 }
+
+#[test]
+fn json_results_stream_as_each_workload_finishes() {
+    let toml = workload("fast", "\"sleep\", \"1\"", 1, "")
+        + &workload("slow", "\"sleep\", \"2000\"", 1, "");
+    let s = Scratch::new(&toml);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
+        .args([
+            "perf",
+            "run",
+            "-q",
+            "--message-format",
+            "json",
+            "--manifest-path",
+        ])
+        .arg(s.path().join("Cargo.toml"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["workload"]["name"], "fast");
+    // The slow workload is still running: the first object did not wait for it.
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first line came only at the end"
+    );
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(rest.len(), 2, "{rest:?}");
+    assert!(rest[1].contains("\"reason\":\"run-finished\""));
+}
