@@ -38,11 +38,20 @@ pub fn median_ci(sorted: &[f64], level: f64, resamples: usize, seed: u64) -> Opt
         };
         medians.push(mid);
     }
-    medians.sort_by(f64::total_cmp);
+    percentile_interval(medians, level)
+}
+
+/// The central `level` interval of bootstrap statistics (the percentile method); `None` when
+/// there are none.
+pub(super) fn percentile_interval(mut stats: Vec<f64>, level: f64) -> Option<Interval> {
+    if stats.is_empty() {
+        return None;
+    }
+    stats.sort_by(f64::total_cmp);
     let tail = (1.0 - level) / 2.0 * 100.0;
     Some(Interval {
-        lower: percentile_sorted(&medians, tail),
-        upper: percentile_sorted(&medians, 100.0 - tail),
+        lower: percentile_sorted(&stats, tail),
+        upper: percentile_sorted(&stats, 100.0 - tail),
         level,
     })
 }

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use statrs::stats_tests::Alternative;
 use statrs::stats_tests::mannwhitneyu::{MannWhitneyUMethod, mannwhitneyu};
 
-use super::bootstrap::Interval;
-use super::summary::percentile_sorted;
+use super::bootstrap::{Interval, percentile_interval};
 
 /// What a comparison concluded about one workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,16 +137,7 @@ pub fn ratio_ci(
             ratios.push(mb / ma);
         }
     }
-    if ratios.is_empty() {
-        return None;
-    }
-    ratios.sort_by(f64::total_cmp);
-    let tail = (1.0 - level) / 2.0 * 100.0;
-    Some(Interval {
-        lower: percentile_sorted(&ratios, tail),
-        upper: percentile_sorted(&ratios, 100.0 - tail),
-        level,
-    })
+    percentile_interval(ratios, level)
 }
 
 fn median(values: &[f64]) -> Option<f64> {
