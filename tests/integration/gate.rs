@@ -327,3 +327,23 @@ fn init_writes_a_manifest_and_a_workflow_and_never_overwrites() {
     let a = again.assert().code(2);
     assert!(stderr(&a).contains("already exists"), "{}", stderr(&a));
 }
+
+#[test]
+fn check_on_the_first_commit_asks_for_a_base() {
+    let Scratch { dir } = Scratch::new(PERF_TOML);
+    init_and_commit(dir.path(), "only commit");
+    let script = dir.path().join("fake.json");
+    std::fs::write(&script, W_SLOWER).unwrap();
+    let mut cmd = cargo_perf();
+    cmd.args(["check", "--fake-runner"])
+        .arg(&script)
+        .arg("--manifest-path")
+        .arg(dir.path().join("Cargo.toml"))
+        .env("GIT_CONFIG_GLOBAL", "/dev/null");
+    let a = cmd.assert().code(2);
+    let err = stderr(&a);
+    assert!(
+        err.contains("has no parent to compare with; pass --base REV"),
+        "{err}"
+    );
+}
