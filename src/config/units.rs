@@ -145,21 +145,6 @@ pub fn format_bytes(bytes: u64) -> String {
     }
 }
 
-/// Deserializes a duration string for serde (`#[serde(deserialize_with = ...)]`).
-pub fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = Option<Duration>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            write!(f, "{DURATION_FORMS}")
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            parse_duration(s).map(Some).map_err(E::custom)
-        }
-    }
-    d.deserialize_str(V)
-}
-
 /// Parses a percentage such as `2%` or `0.5%` into a fraction (0.02).
 pub fn parse_percent(text: &str) -> Result<f64, String> {
     let number = text
@@ -173,34 +158,45 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
     Ok(number / 100.0)
 }
 
-/// Deserializes a percentage string for serde.
-pub fn de_percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = Option<f64>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            write!(f, "a percentage such as \"2%\"")
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            parse_percent(s).map(Some).map_err(E::custom)
-        }
-    }
-    d.deserialize_str(V)
+/// A serde visitor for a string in one of this module's forms, parsed by `parse`; `forms` is
+/// what an error says was expected (also for a value of the wrong type, such as a bare number).
+struct Parsed<T> {
+    parse: fn(&str) -> Result<T, String>,
+    forms: &'static str,
 }
 
-/// Deserializes a size string for serde (`#[serde(deserialize_with = ...)]`).
-pub fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = Option<u64>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            write!(f, "{SIZE_FORMS}")
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            parse_size(s).map(Some).map_err(E::custom)
-        }
+impl<T> Visitor<'_> for Parsed<T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.forms)
     }
-    d.deserialize_str(V)
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        (self.parse)(s).map(Some).map_err(E::custom)
+    }
+}
+
+/// Deserializes a duration string for serde (`#[serde(deserialize_with = ...)]`).
+pub fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    d.deserialize_str(Parsed {
+        parse: parse_duration,
+        forms: DURATION_FORMS,
+    })
+}
+
+/// Deserializes a size string for serde.
+pub fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    d.deserialize_str(Parsed {
+        parse: parse_size,
+        forms: SIZE_FORMS,
+    })
+}
+
+/// Deserializes a percentage string for serde.
+pub fn de_percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    d.deserialize_str(Parsed {
+        parse: parse_percent,
+        forms: "a percentage such as \"2%\"",
+    })
 }
 
 #[cfg(test)]

@@ -16,12 +16,6 @@ pub struct Outliers {
     pub high_severe: usize,
 }
 
-impl Outliers {
-    pub fn total(&self) -> usize {
-        self.low_severe + self.low_mild + self.high_mild + self.high_severe
-    }
-}
-
 /// The summary of one metric. Figures that need two or more samples (or a non-zero mean) are
 /// `None` rather than NaN.
 #[derive(Debug, Clone, PartialEq, Serialize)]
