@@ -57,8 +57,8 @@ pub enum WorkspaceError {
         program: String,
         source: std::io::Error,
     },
-    #[error("`cargo build --release` failed ({status}); cargo's output is above")]
-    BuildFailed { status: String },
+    #[error("`{command}` failed ({status}); cargo's output is above")]
+    BuildFailed { command: String, status: String },
     #[error("cargo built `{name}` but reported no executable for it")]
     NoExecutable { name: String },
     #[error("{0}")]
@@ -78,6 +78,9 @@ pub enum MeasureError {
         what: &'static str,
         source: std::io::Error,
     },
+    /// A criterion bench executable or the files it wrote.
+    #[error("criterion: {0}")]
+    Criterion(String),
 }
 
 /// Errors of the record store and of git.

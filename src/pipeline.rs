@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::Workload;
 use crate::errors::MeasureError;
+use crate::measure::criterion::{BenchSample, CriterionSettings, run_suite};
 use crate::measure::{Failure, Measured, RunSpec, Runner, Sample, measure};
 use crate::report::Progress;
 use crate::stats::{BudgetStatus, Summary, check_budget, summarize};
@@ -34,9 +35,20 @@ pub struct WorkloadResult {
     /// more than this (see `RunResult::rss_floor_bytes`).
     pub rss_floor_bytes: u64,
     pub budget: BudgetStatus,
+    /// A criterion benchmark's samples as criterion saved them; `wall_ns` then summarises the
+    /// time of one iteration, and `samples` is empty.
+    pub criterion: Option<BenchSample>,
 }
 
 impl WorkloadResult {
+    /// How many samples it has (for criterion, criterion's samples).
+    pub fn n(&self) -> usize {
+        match &self.criterion {
+            Some(b) => b.iters.len(),
+            None => self.samples.len(),
+        }
+    }
+
     pub fn status(&self) -> Status {
         if self.failure.is_some() {
             Status::Failed
@@ -80,7 +92,145 @@ pub fn evaluate(workload: Workload, measured: Measured) -> WorkloadResult {
         max_rss_bytes,
         rss_floor_bytes: measured.rss_floor_bytes,
         budget,
+        criterion: None,
     }
+}
+
+/// A criterion benchmark's result: its samples, or why it has none.
+pub fn evaluate_criterion(
+    workload: Workload,
+    outcome: Result<BenchSample, Failure>,
+) -> WorkloadResult {
+    let seed = crate::fnv::fnv1a(workload.name.as_bytes());
+    let (bench, failure) = match outcome {
+        Ok(b) => (Some(b), None),
+        Err(f) => (None, Some(f)),
+    };
+    WorkloadResult {
+        wall_ns: bench
+            .as_ref()
+            .and_then(|b| summarize(&b.per_iteration(), seed)),
+        workload,
+        samples: Vec::new(),
+        failure,
+        cpu_ns: None,
+        cpu_utilisation: None,
+        max_rss_bytes: None,
+        rss_floor_bytes: 0,
+        // No duration budget: criterion benchmarks are gated on change.
+        budget: BudgetStatus::default(),
+        criterion: bench,
+    }
+}
+
+/// Runs the criterion workloads, one bench executable at a time: all of an executable's
+/// selected benchmarks in one process, as `cargo bench` would. A benchmark that crashes the
+/// process is `failed`; the ones after it run in a new process.
+pub fn run_criterion(
+    workloads: Vec<Workload>,
+    settings: &CriterionSettings,
+    run_id: &str,
+    runner: &mut dyn Runner,
+    progress: &mut Progress,
+    on_result: &mut dyn FnMut(&WorkloadResult),
+) -> Result<Vec<WorkloadResult>, MeasureError> {
+    let total = workloads.len();
+    let mut done = 0;
+    let mut out = Vec::with_capacity(total);
+    for group in by_executable(workloads) {
+        let Some(bench) = group[0].criterion.clone() else {
+            continue;
+        };
+        let mut outcomes: Vec<Option<Result<BenchSample, Failure>>> = vec![None; group.len()];
+        let mut pending: Vec<usize> = (0..group.len()).collect();
+        while !pending.is_empty() {
+            let ids: Vec<String> = pending.iter().map(|&i| full_id(&group[i])).collect();
+            progress.start(
+                &format!(
+                    "criterion bench `{}` ({} benchmarks)",
+                    bench.target,
+                    ids.len()
+                ),
+                done,
+                total,
+                ids.len(),
+            );
+            let run = run_suite(
+                runner,
+                &format!("criterion:{}", bench.target),
+                &bench.exe,
+                &group[0].cwd,
+                &ids,
+                false,
+                settings,
+                run_id,
+            )?;
+            let mut rest = Vec::new();
+            let mut blamed = false;
+            for &i in &pending {
+                if let Some(sample) = run.results.get(&full_id(&group[i])) {
+                    outcomes[i] = Some(Ok(sample.clone()));
+                } else if let Some(f) = run.failure.as_ref().filter(|_| !blamed) {
+                    // Criterion runs benchmarks in the listed order: the first without results
+                    // is the one the process died in.
+                    blamed = true;
+                    outcomes[i] = Some(Err(f.clone()));
+                } else if run.failure.is_some() {
+                    rest.push(i);
+                } else {
+                    outcomes[i] = Some(Err(no_samples(
+                        "criterion saved no samples for it although the bench exited 0",
+                    )));
+                }
+            }
+            progress.finish_line(&format!("{} s", run.wall_ns / 1_000_000_000));
+            pending = rest;
+        }
+        for (w, outcome) in group.into_iter().zip(outcomes) {
+            let outcome = outcome.unwrap_or_else(|| Err(no_samples("it was not run")));
+            let result = evaluate_criterion(w, outcome);
+            progress.start(&result.workload.name, done, total, 0);
+            progress.finish(&result);
+            done += 1;
+            on_result(&result);
+            out.push(result);
+        }
+    }
+    Ok(out)
+}
+
+fn no_samples(reason: &str) -> Failure {
+    Failure {
+        reason: reason.into(),
+        exit_code: None,
+        signal: None,
+        timed_out: false,
+        during_warmup: false,
+        stderr_tail: String::new(),
+    }
+}
+
+fn full_id(w: &Workload) -> String {
+    w.criterion
+        .as_ref()
+        .map(|c| c.full_id.clone())
+        .unwrap_or_default()
+}
+
+/// Criterion workloads grouped by executable, in order of first appearance.
+pub fn by_executable(workloads: Vec<Workload>) -> Vec<Vec<Workload>> {
+    let mut groups: Vec<Vec<Workload>> = Vec::new();
+    for w in workloads {
+        let exe = w.criterion.as_ref().map(|c| c.exe.clone());
+        match groups
+            .iter_mut()
+            .find(|g| g[0].criterion.as_ref().map(|c| c.exe.clone()) == exe)
+        {
+            Some(g) => g.push(w),
+            None => groups.push(vec![w]),
+        }
+    }
+    groups
 }
 
 /// Measures every workload in turn. A failing workload does not stop the others; only an error

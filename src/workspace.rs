@@ -19,6 +19,17 @@ pub struct Workspace {
     pub bins: BTreeMap<String, String>,
     /// Cargo's target dir (honours `CARGO_TARGET_DIR`).
     pub target_dir: PathBuf,
+    /// Bench targets of workspace members that depend on criterion.
+    pub benches: Vec<BenchTarget>,
+}
+
+/// A bench target whose package depends on criterion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchTarget {
+    pub package: String,
+    pub name: String,
+    /// The package's folder: `cargo bench` runs bench executables there.
+    pub package_dir: PathBuf,
 }
 
 impl Workspace {
@@ -33,11 +44,25 @@ impl Workspace {
             .exec()
             .map_err(|e| WorkspaceError::Metadata(e.to_string().trim().to_owned()))?;
         let mut bins = BTreeMap::new();
+        let mut benches = Vec::new();
         for package in meta.workspace_packages() {
+            // Renamed (`package = "criterion"`) dependencies count too.
+            let uses_criterion = package.dependencies.iter().any(|d| d.name == "criterion");
             for target in &package.targets {
                 if target.kind.contains(&TargetKind::Bin) {
                     bins.entry(target.name.clone())
                         .or_insert_with(|| package.name.to_string());
+                }
+                if uses_criterion && target.kind.contains(&TargetKind::Bench) {
+                    benches.push(BenchTarget {
+                        package: package.name.to_string(),
+                        name: target.name.clone(),
+                        package_dir: package
+                            .manifest_path
+                            .parent()
+                            .map(|p| p.to_path_buf().into())
+                            .unwrap_or_default(),
+                    });
                 }
             }
         }
@@ -46,6 +71,7 @@ impl Workspace {
             manifest_path: meta.workspace_root.join("Cargo.toml").into(),
             root: meta.workspace_root.into(),
             bins,
+            benches,
         })
     }
 
@@ -64,29 +90,40 @@ impl Workspace {
         if names.is_empty() {
             return Ok(BTreeMap::new());
         }
+        let mut args: Vec<String> = vec!["build".into(), "--release".into()];
+        let packages: BTreeSet<&String> = names.iter().filter_map(|n| self.bins.get(n)).collect();
+        for package in packages {
+            args.extend(["--package".into(), package.clone()]);
+        }
+        for name in names {
+            args.extend(["--bin".into(), name.clone()]);
+        }
+        self.cargo_build(&args, names, TargetKind::Bin, quiet, target_dir)
+    }
+
+    /// Runs cargo with `args` (a build command) and JSON messages, and returns the executables
+    /// of the targets of `kind` called `names`.
+    fn cargo_build(
+        &self,
+        args: &[String],
+        names: &BTreeSet<String>,
+        kind: TargetKind,
+        quiet: bool,
+        target_dir: Option<&Path>,
+    ) -> Result<BTreeMap<String, PathBuf>, WorkspaceError> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(&cargo);
-        cmd.args([
-            "build",
-            "--release",
-            "--message-format=json-render-diagnostics",
-        ])
-        .arg("--manifest-path")
-        .arg(&self.manifest_path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        cmd.args(args)
+            .arg("--message-format=json-render-diagnostics")
+            .arg("--manifest-path")
+            .arg(&self.manifest_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         if quiet {
             cmd.arg("--quiet");
         }
         if let Some(dir) = target_dir {
             cmd.arg("--target-dir").arg(dir);
-        }
-        let packages: BTreeSet<&String> = names.iter().filter_map(|n| self.bins.get(n)).collect();
-        for package in packages {
-            cmd.args(["--package", package]);
-        }
-        for name in names {
-            cmd.args(["--bin", name]);
         }
         let mut child = cmd.spawn().map_err(|source| WorkspaceError::Spawn {
             program: cargo.clone(),
@@ -96,6 +133,7 @@ impl Workspace {
         if let Some(stdout) = child.stdout.take() {
             for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
                 if let Message::CompilerArtifact(artifact) = message
+                    && artifact.target.kind.contains(&kind)
                     && let Some(exe) = artifact.executable
                     && names.contains(&artifact.target.name)
                 {
@@ -109,6 +147,7 @@ impl Workspace {
         })?;
         if !status.success() {
             return Err(WorkspaceError::BuildFailed {
+                command: format!("cargo {}", args[..2.min(args.len())].join(" ")),
                 status: status.to_string(),
             });
         }
@@ -118,6 +157,31 @@ impl Workspace {
             }),
             None => Ok(built),
         }
+    }
+}
+
+impl Workspace {
+    /// Builds the bench targets `targets` (`cargo bench --no-run`, the bench profile) with one
+    /// cargo invocation and returns each target's executable by target name.
+    pub fn build_benches(
+        &self,
+        targets: &[BenchTarget],
+        quiet: bool,
+        target_dir: Option<&Path>,
+    ) -> Result<BTreeMap<String, PathBuf>, WorkspaceError> {
+        if targets.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut args: Vec<String> = vec!["bench".into(), "--no-run".into()];
+        let packages: BTreeSet<&String> = targets.iter().map(|t| &t.package).collect();
+        for package in packages {
+            args.extend(["--package".into(), package.clone()]);
+        }
+        for t in targets {
+            args.extend(["--bench".into(), t.name.clone()]);
+        }
+        let names: BTreeSet<String> = targets.iter().map(|t| t.name.clone()).collect();
+        self.cargo_build(&args, &names, TargetKind::Bench, quiet, target_dir)
     }
 }
 

@@ -163,6 +163,7 @@ fn workload_of(w: &WorkloadRecord) -> Workload {
         },
         threshold: crate::config::DEFAULT_THRESHOLD,
         bins: BTreeSet::new(),
+        criterion: None,
     }
 }
 

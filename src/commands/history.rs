@@ -92,16 +92,16 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
 /// The change of each point's median wall time from the previous (older) point of the same
 /// workload on the same machine. Points are newest first.
 fn set_changes(points: &mut [HistoryPoint]) {
-    let mut previous: HashMap<(String, String), u64> = HashMap::new();
+    let mut previous: HashMap<(String, String), f64> = HashMap::new();
     for p in points.iter_mut().rev() {
         let Some(median) = p.point.median_ns else {
             continue;
         };
         let key = (p.point.workload.clone(), p.point.machine.clone());
         if let Some(&before) = previous.get(&key)
-            && before > 0
+            && before > 0.0
         {
-            p.change = Some(median as f64 / before as f64 - 1.0);
+            p.change = Some(median / before - 1.0);
         }
         previous.insert(key, median);
     }

@@ -16,11 +16,11 @@ pub use run::{list, record, run};
 pub use show::show;
 pub use sync::sync;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::cli::{GlobalOpts, SamplingArgs, StoreSpec};
 use crate::config::{self, Config, MANIFEST_NAME, SamplingOverrides};
-use crate::discover::{Workload, discover};
+use crate::discover::{Workload, criterion_workloads, discover};
 use crate::store::{DirStore, NotesStore, Repo, Store};
 use crate::workspace::Workspace;
 
@@ -32,16 +32,62 @@ fn load(
     let overrides = overrides(sampling)?;
     let ws = Workspace::load(global.manifest_path.as_deref())?;
     let path = ws.root.join(MANIFEST_NAME);
-    if !path.is_file() {
+    let config = if path.is_file() {
+        config::load(&path, &ws.root, &overrides)?
+    } else if !ws.benches.is_empty() {
+        // Criterion benches need no configuration.
+        config::absent(&path, &ws.root, &overrides)
+    } else {
         bail!(
-            "no {MANIFEST_NAME} at the workspace root {}; create one that declares your workloads \
-             (the README shows an example)",
+            "no {MANIFEST_NAME} at the workspace root {}, and no bench target that uses criterion; \
+             create a {MANIFEST_NAME} that declares your workloads (`cargo perf init` writes one)",
             ws.root.display()
         );
+    };
+    let mut workloads = discover(&config, &ws.bin_names())?;
+    workloads.extend(discover_criterion(&ws, &config, None, global.quiet)?);
+    if workloads.is_empty() {
+        bail!(
+            "{}: no workloads: add a `[[workload]]` with a `name` and a `command` (see the README \
+             for an example), or criterion benches{}",
+            config.path.display(),
+            if config.criterion.enabled {
+                ""
+            } else {
+                " (`[criterion] enabled = false` turns them off)"
+            }
+        );
     }
-    let config = config::load(&path, &ws.root, &overrides)?;
-    let workloads = discover(&config, &ws.bin_names())?;
     Ok((ws, config, workloads))
+}
+
+/// The criterion workloads of the workspace: its bench targets that use criterion are built
+/// (`cargo bench --no-run`, into `target_dir` if given) and their benchmark ids listed.
+fn discover_criterion(
+    ws: &Workspace,
+    config: &Config,
+    target_dir: Option<&std::path::Path>,
+    quiet: bool,
+) -> Result<Vec<Workload>> {
+    if !config.criterion.enabled || ws.benches.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !quiet {
+        let names: Vec<&str> = ws.benches.iter().map(|b| b.name.as_str()).collect();
+        eprintln!("Building the criterion benches {}", names.join(", "));
+    }
+    let exes = ws
+        .build_benches(&ws.benches, quiet, target_dir)
+        .context("building the bench targets that use criterion (`cargo bench --no-run`)")?;
+    let mut out = Vec::new();
+    for target in &ws.benches {
+        let Some(exe) = exes.get(&target.name) else {
+            continue;
+        };
+        let ids = crate::measure::criterion::list_ids(exe, &target.package_dir)?;
+        out.extend(criterion_workloads(config, target, exe, &ids));
+    }
+    Ok(out)
 }
 
 /// The store that `--store`, or else `[store]` in perf.toml, or else the default names.

@@ -11,8 +11,9 @@ use crate::cli::{GlobalOpts, MessageFormat, RecordCmd, RunArgs, SamplingArgs, Sa
 use crate::config::Config;
 use crate::discover::{Workload, resolve_bins};
 use crate::errors::{StoreError, exit_codes};
+use crate::measure::criterion::CriterionSettings;
 use crate::measure::{FakeRunner, ProcessRunner, Runner};
-use crate::pipeline::{Status, WorkloadResult, run_all};
+use crate::pipeline::{Status, WorkloadResult, run_all, run_criterion};
 use crate::report::{Exporter, JSON_SCHEMA_VERSION, Progress, ProgressMode};
 use crate::store::{Machine, RECORD_SCHEMA, Record, Repo, Store, refresh, rfc3339, short};
 use crate::workspace::Workspace;
@@ -112,17 +113,25 @@ fn measure(
             eprintln!("{}: {} (in {})", w.name, w.argv.join(" "), w.cwd.display());
         }
     }
+    let run_id = format!("{:016x}", fastrand::u64(..));
+    let (benches, commands): (Vec<Workload>, Vec<Workload>) =
+        workloads.into_iter().partition(|w| w.criterion.is_some());
     let mut streamed = Ok(());
-    let results = run_all(
-        workloads,
+    let mut progress = Progress::new(mode);
+    let mut on_result = |r: &WorkloadResult| {
+        if streamed.is_ok() {
+            streamed = exporter.workload_finished(r, out);
+        }
+    };
+    let mut results = run_all(commands, runner.as_mut(), &mut progress, &mut on_result)?;
+    results.extend(run_criterion(
+        benches,
+        &criterion_settings(&config),
+        &run_id,
         runner.as_mut(),
-        &mut Progress::new(mode),
-        &mut |r| {
-            if streamed.is_ok() {
-                streamed = exporter.workload_finished(r, out);
-            }
-        },
-    )?;
+        &mut progress,
+        &mut on_result,
+    )?);
     streamed?;
     let code = if results.iter().all(|r| r.status() == Status::Passed) {
         exit_codes::OK
@@ -132,7 +141,7 @@ fn measure(
     exporter.run(&results, code, out)?;
 
     if let Some(target) = target {
-        let record = new_record(&config, &target, &results);
+        let record = new_record(&config, &target, &results, run_id);
         target.store.append(&record)?;
         // Keeps `history` fast: only the note just written needs indexing. The record is stored
         // whatever happens here, so a failure is only a warning.
@@ -176,13 +185,27 @@ fn build_bins(ws: &Workspace, workloads: &mut [Workload], quiet: bool) -> Result
     Ok(())
 }
 
-fn new_record(config: &Config, target: &SaveTarget, results: &[WorkloadResult]) -> Record {
+/// What `[criterion]` says about measuring for `run` and `record`.
+pub(crate) fn criterion_settings(config: &Config) -> CriterionSettings {
+    CriterionSettings {
+        warm_up_time: config.criterion.warm_up_time,
+        measurement_time: config.criterion.measurement_time,
+        sample_size: config.criterion.sample_size,
+    }
+}
+
+fn new_record(
+    config: &Config,
+    target: &SaveTarget,
+    results: &[WorkloadResult],
+    run_id: String,
+) -> Record {
     let time_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     Record {
         schema: RECORD_SCHEMA,
-        run_id: format!("{:016x}", fastrand::u64(..)),
+        run_id,
         commit: target.commit.clone(),
         dirty: target.dirty,
         time_unix,

@@ -26,6 +26,50 @@ pub struct RawManifest {
     pub workloads: Vec<Spanned<RawWorkload>>,
     #[serde(default)]
     pub store: RawStore,
+    #[serde(default)]
+    pub criterion: RawCriterion,
+}
+
+/// `[criterion]`: which criterion benchmarks become workloads, and how they are measured.
+/// Without it, every benchmark of every bench target that depends on criterion is included.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCriterion {
+    /// `false` skips criterion benches altogether (no bench build).
+    pub enabled: Option<bool>,
+    /// Globs over workload names (`criterion:<target>/<id>`); none means all.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Globs over workload names, applied after `include`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Criterion's `--warm-up-time` for `run` and `record`.
+    #[serde(default, deserialize_with = "de_duration")]
+    pub warm_up_time: Option<Duration>,
+    /// Criterion's `--measurement-time` for `run` and `record`.
+    #[serde(default, deserialize_with = "de_duration")]
+    pub measurement_time: Option<Duration>,
+    /// Criterion's `--sample-size` (at least 10).
+    pub sample_size: Option<u32>,
+    /// The measurement time of each benchmark in each round of `check`.
+    #[serde(default, deserialize_with = "de_duration")]
+    pub round_time: Option<Duration>,
+    /// The practical threshold of `check` for criterion workloads.
+    #[serde(default, deserialize_with = "de_percent")]
+    pub threshold: Option<f64>,
+    /// Thresholds for the workloads whose names match a glob; the longest matching glob wins.
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, Percent>,
+}
+
+/// A percentage such as `"5%"`, as a fraction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Percent(pub f64);
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de_percent(d).map(|p| Percent(p.unwrap_or(0.0)))
+    }
 }
 
 /// `[store]`: where records go. Without it, git notes (`refs/notes/perf`).

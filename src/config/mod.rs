@@ -6,8 +6,8 @@ pub mod units;
 
 pub use manifest::{ClassSpec, CommandLine, Metric, nearest};
 pub use resolve::{
-    Class, ClassBudgets, Config, DEFAULT_THRESHOLD, Sampling, SamplingOverrides, Thresholds,
-    WorkloadSpec, load, resolve_text,
+    Class, ClassBudgets, Config, CriterionConfig, DEFAULT_THRESHOLD, Sampling, SamplingOverrides,
+    Thresholds, WorkloadSpec, absent, load, resolve_text,
 };
 
 /// The name of the manifest at the workspace root.

@@ -156,6 +156,61 @@ pub struct Config {
     pub store_dir: Option<PathBuf>,
     /// FNV-1a of the manifest's bytes, 16 hex digits, stored with every record.
     pub manifest_hash: String,
+    pub criterion: CriterionConfig,
+    /// Sampling of `[defaults]` with the command line's overrides: the rounds of `check` on
+    /// criterion benchmarks follow it.
+    pub sampling: Sampling,
+    /// Whether the file exists: without one, only criterion benchmarks are discovered.
+    pub exists: bool,
+}
+
+/// `[criterion]`, resolved.
+#[derive(Debug, Clone)]
+pub struct CriterionConfig {
+    pub enabled: bool,
+    pub include: Vec<glob::Pattern>,
+    pub exclude: Vec<glob::Pattern>,
+    pub warm_up_time: Duration,
+    pub measurement_time: Duration,
+    pub sample_size: u32,
+    pub round_time: Duration,
+    pub threshold: f64,
+    /// Most specific (longest) pattern first.
+    pub thresholds: Vec<(glob::Pattern, f64)>,
+}
+
+impl Default for CriterionConfig {
+    /// About 1.7 s per benchmark (criterion's own analysis included), so that a suite of 20
+    /// runs in under a minute; criterion's defaults (3 s, 5 s, 100 samples) take 8 s or more.
+    fn default() -> Self {
+        CriterionConfig {
+            enabled: true,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            warm_up_time: Duration::from_millis(500),
+            measurement_time: Duration::from_secs(1),
+            sample_size: 30,
+            round_time: Duration::from_millis(100),
+            threshold: DEFAULT_THRESHOLD,
+            thresholds: Vec::new(),
+        }
+    }
+}
+
+impl CriterionConfig {
+    /// Whether the workload `name` is selected by `include` and `exclude`.
+    pub fn selects(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|p| p.matches(name)))
+            && !self.exclude.iter().any(|p| p.matches(name))
+    }
+
+    /// The threshold of the workload `name`.
+    pub fn threshold_for(&self, name: &str) -> f64 {
+        self.thresholds
+            .iter()
+            .find(|(p, _)| p.matches(name))
+            .map_or(self.threshold, |(_, t)| *t)
+    }
 }
 
 /// Sampling settings given on the command line; they override `perf.toml`.
@@ -206,13 +261,7 @@ pub fn resolve_text(
         }
     }
     check_sampling(&defaults).map_err(|m| file_error(format!("[defaults]: {m}")))?;
-    if raw.workloads.is_empty() {
-        return Err(file_error(
-            "declares no workloads; add a `[[workload]]` with a `name` and a `command` \
-             (see the README for an example)"
-                .into(),
-        ));
-    }
+    let criterion = resolve_criterion(path, text, &raw.criterion, raw.defaults.threshold)?;
 
     let mut workloads = Vec::with_capacity(raw.workloads.len());
     for spanned in raw.workloads {
@@ -281,6 +330,102 @@ pub fn resolve_text(
         workloads,
         store_dir: raw.store.dir.map(|d| root.join(d)),
         manifest_hash: format!("{hash:016x}"),
+        criterion,
+        sampling: overrides.to_complete(&defaults),
+        exists: true,
+    })
+}
+
+/// The configuration of a workspace without `perf.toml`: criterion benchmarks with defaults.
+pub fn absent(path: &Path, root: &Path, overrides: &SamplingOverrides) -> Config {
+    Config {
+        path: path.to_owned(),
+        root: root.to_owned(),
+        budgets: ClassBudgets::default(),
+        workloads: Vec::new(),
+        store_dir: None,
+        manifest_hash: format!("{:016x}", crate::fnv::fnv1a(b"")),
+        criterion: CriterionConfig::default(),
+        sampling: overrides.to_complete(&Sampling::default()),
+        exists: false,
+    }
+}
+
+fn resolve_criterion(
+    path: &Path,
+    text: &str,
+    raw: &super::manifest::RawCriterion,
+    default_threshold: Option<f64>,
+) -> Result<CriterionConfig, ConfigError> {
+    // The error points at the first place the offending text appears in `[criterion]`.
+    let error_at = |needle: &str, message: String| {
+        let start = text.find("[criterion").unwrap_or(0);
+        let offset = text[start..].find(needle).map_or(start, |o| start + o);
+        let (line, column) = manifest::line_column(text, offset);
+        ConfigError::Parse {
+            path: path.to_owned(),
+            line,
+            column,
+            message,
+        }
+    };
+    let pattern = |p: &str, key: &str| {
+        glob::Pattern::new(p).map_err(|e| {
+            error_at(
+                p,
+                format!(
+                    "[criterion] {key}: `{p}` is not a valid glob ({e}); write patterns such as \
+                     \"criterion:demo/*\""
+                ),
+            )
+        })
+    };
+    let builtin = CriterionConfig::default();
+    let mut thresholds = Vec::new();
+    for (p, t) in &raw.thresholds {
+        thresholds.push((pattern(p, "thresholds")?, t.0));
+    }
+    thresholds.sort_by_key(|(p, _)| std::cmp::Reverse(p.as_str().len()));
+    let positive = |d: Option<Duration>, key: &str, default: Duration| match d {
+        Some(d) if d.is_zero() => Err(error_at(
+            key,
+            format!("[criterion] {key} is zero; give a positive duration such as `500ms`"),
+        )),
+        Some(d) => Ok(d),
+        None => Ok(default),
+    };
+    let sample_size = raw.sample_size.unwrap_or(builtin.sample_size);
+    if sample_size < 10 {
+        return Err(error_at(
+            "sample_size",
+            format!("[criterion] sample_size is {sample_size}; criterion needs at least 10"),
+        ));
+    }
+    Ok(CriterionConfig {
+        enabled: raw.enabled.unwrap_or(true),
+        include: raw
+            .include
+            .iter()
+            .map(|p| pattern(p, "include"))
+            .collect::<Result<_, _>>()?,
+        exclude: raw
+            .exclude
+            .iter()
+            .map(|p| pattern(p, "exclude"))
+            .collect::<Result<_, _>>()?,
+        warm_up_time: positive(raw.warm_up_time, "warm_up_time", builtin.warm_up_time)?,
+        measurement_time: positive(
+            raw.measurement_time,
+            "measurement_time",
+            builtin.measurement_time,
+        )?,
+        sample_size,
+        round_time: positive(raw.round_time, "round_time", builtin.round_time)?,
+        threshold: raw
+            .threshold
+            .or(default_threshold)
+            .unwrap_or(DEFAULT_THRESHOLD),
+        thresholds,
     })
 }
 
@@ -386,7 +531,50 @@ mod tests {
     }
 
     #[test]
-    fn no_workloads_is_an_error() {
-        assert!(resolve("").unwrap_err().contains("no workloads"));
+    fn criterion_selection_and_thresholds() {
+        let c = resolve(
+            r#"
+[criterion]
+include = ["criterion:demo/*"]
+exclude = ["*/slow*"]
+threshold = "3%"
+sample_size = 12
+[criterion.thresholds]
+"criterion:demo/*" = "4%"
+"criterion:demo/noisy/*" = "10%"
+"#,
+        )
+        .unwrap()
+        .criterion;
+        assert!(c.selects("criterion:demo/fib 15"));
+        assert!(!c.selects("criterion:demo/slow/x"));
+        assert!(!c.selects("criterion:text/lines"));
+        // The longest matching pattern wins; without a match, `threshold`.
+        assert_eq!(c.threshold_for("criterion:demo/noisy/a"), 0.10);
+        assert_eq!(c.threshold_for("criterion:demo/fib"), 0.04);
+        assert_eq!(c.threshold_for("criterion:text/lines"), 0.03);
+        assert_eq!(c.sample_size, 12);
+        // Without `[criterion]`: everything, and the default threshold.
+        let d = resolve("").unwrap().criterion;
+        assert!(d.enabled && d.selects("criterion:any/thing"));
+        assert_eq!(d.threshold_for("criterion:any/thing"), DEFAULT_THRESHOLD);
+    }
+
+    #[test]
+    fn criterion_errors_point_at_the_value() {
+        let err = resolve(
+            "[criterion]
+include = [\"ok\", \"bad[\"]\n",
+        )
+        .unwrap_err();
+        assert!(err.starts_with("perf.toml:2:"), "{err}");
+        assert!(err.contains("`bad[` is not a valid glob"), "{err}");
+        let err = resolve("[criterion]\n\nsample_size = 5\n").unwrap_err();
+        assert!(err.starts_with("perf.toml:3:"), "{err}");
+        assert!(err.contains("at least 10"), "{err}");
+        let err = resolve("[criterion]\nround_time = \"0s\"\n").unwrap_err();
+        assert!(err.contains("round_time is zero"), "{err}");
+        let err = resolve("[criterion]\nmeasurment_time = \"1s\"\n").unwrap_err();
+        assert!(err.contains("did you mean `measurement_time`"), "{err}");
     }
 }

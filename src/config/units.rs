@@ -93,7 +93,12 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 /// Formats nanoseconds for people: `812 µs`, `12.3 ms`, `1.50 s`, `2m 05s`.
 pub fn format_ns(ns: f64) -> String {
     let abs = ns.abs();
-    if abs < 1e3 {
+    if abs < 10.0 {
+        // Criterion benchmarks can take a few nanoseconds per iteration.
+        format!("{ns:.2} ns")
+    } else if abs < 100.0 {
+        format!("{ns:.1} ns")
+    } else if abs < 1e3 {
         format!("{ns:.0} ns")
     } else if abs < 1e6 {
         format!("{:.1} µs", ns / 1e3)

@@ -1,9 +1,11 @@
 //! Workloads from `perf.toml`: fixtures expanded, placeholders filled, classes and budgets set.
 
 mod classify;
+mod criterion;
 mod placeholders;
 mod workload;
 
 pub use classify::{SizeMeasure, classify, measure_folder};
+pub use criterion::{CRITERION_PREFIX, criterion_workloads};
 pub use placeholders::resolve_bins;
-pub use workload::{Workload, discover};
+pub use workload::{CriterionBench, Workload, discover};

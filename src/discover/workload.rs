@@ -32,6 +32,20 @@ pub struct Workload {
     pub threshold: f64,
     /// The workspace binaries it needs built.
     pub bins: BTreeSet<String>,
+    /// For a criterion benchmark: which one, and its executable. `argv` is empty then.
+    pub criterion: Option<CriterionBench>,
+}
+
+/// One benchmark id of a criterion bench target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CriterionBench {
+    pub package: String,
+    pub target: String,
+    /// Criterion's `full_id` (`group/function/value`), as `--list` prints it.
+    pub full_id: String,
+    /// The group; from `--list` alone it is the part of the id before the first `/`.
+    pub group: String,
+    pub exe: PathBuf,
 }
 
 /// Expands every declared workload. `workspace_bins` are the binary targets of the workspace,
@@ -183,6 +197,7 @@ fn expand_one(
         sampling: spec.sampling,
         threshold: spec.threshold,
         bins,
+        criterion: None,
     })
 }
 

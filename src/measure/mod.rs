@@ -1,5 +1,6 @@
 //! Running workloads: the process runner, the fake runner for tests, and the sampling loop.
 
+pub mod criterion;
 mod fake;
 mod interleave;
 mod process;

@@ -29,15 +29,26 @@ impl Exporter for Human {
             "workload", "kind", "class", "why", "budget", "timeout", "declared",
         ]);
         for w in workloads {
-            b.push_record([
-                w.name.clone(),
-                "command".into(),
-                w.class.as_str().into(),
-                w.class_reason.clone(),
-                format_duration(w.budget),
-                format_duration(w.timeout),
-                format!("{}:{}", self.manifest, w.line),
-            ]);
+            b.push_record(match &w.criterion {
+                None => [
+                    w.name.clone(),
+                    "command".into(),
+                    w.class.as_str().into(),
+                    w.class_reason.clone(),
+                    format_duration(w.budget),
+                    format_duration(w.timeout),
+                    format!("{}:{}", self.manifest, w.line),
+                ],
+                Some(c) => [
+                    w.name.clone(),
+                    "criterion".into(),
+                    "-".into(),
+                    format!("group `{}`", c.group),
+                    "-".into(),
+                    "-".into(),
+                    format!("[[bench]] {} ({})", c.target, c.package),
+                ],
+            });
         }
         let mut table = b.build();
         table.with(Style::sharp());
@@ -47,16 +58,28 @@ impl Exporter for Human {
 
     fn run(&self, results: &[WorkloadResult], _: i32, out: &mut dyn Write) -> io::Result<()> {
         let mut b = Builder::default();
-        b.push_record([
+        let with_throughput = results
+            .iter()
+            .any(|r| r.criterion.as_ref().is_some_and(|c| c.throughput.is_some()));
+        let mut header = vec![
             "workload", "class", "n", "p50", "p95", "p99", "CPU", "peak RSS", "budget",
-        ]);
+        ];
+        if with_throughput {
+            header.push("throughput");
+        }
+        b.push_record(header);
         let ns = |v: Option<f64>| v.map_or("-".to_string(), format_ns);
         for r in results {
             let w = r.wall_ns.as_ref();
-            b.push_record([
+            let is_bench = r.workload.criterion.is_some();
+            let mut row = vec![
                 r.workload.name.clone(),
-                r.workload.class.as_str().into(),
-                r.samples.len().to_string(),
+                if is_bench {
+                    "-".into()
+                } else {
+                    r.workload.class.as_str().into()
+                },
+                r.n().to_string(),
                 ns(w.map(|s| s.median)),
                 ns(w.map(|s| s.p95)),
                 ns(w.map(|s| s.p99)),
@@ -69,7 +92,14 @@ impl Exporter for Human {
                     }
                 }),
                 budget_cell(r),
-            ]);
+            ];
+            if with_throughput {
+                row.push(match (r.criterion.as_ref().and_then(|c| c.throughput), w) {
+                    (Some(t), Some(s)) => t.format(s.median),
+                    _ => "-".into(),
+                });
+            }
+            b.push_record(row);
         }
         let mut table = b.build();
         table
@@ -107,6 +137,7 @@ fn budget_cell(r: &WorkloadResult) -> String {
     match r.status() {
         Status::Failed => "FAILED".into(),
         Status::OverBudget => "OVER".into(),
+        Status::Passed if r.workload.criterion.is_some() => "-".into(),
         Status::Passed => match r.budget.budget_used {
             Some(used) => format!(
                 "ok ({}% of {})",
@@ -120,13 +151,22 @@ fn budget_cell(r: &WorkloadResult) -> String {
 
 fn details(r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
     if let Some(f) = &r.failure {
-        let when = if f.during_warmup {
+        let when = if let Some(c) = &r.workload.criterion {
+            format!("in criterion bench `{}`", c.target)
+        } else if f.during_warmup {
             "in a warm-up run".to_string()
         } else {
             format!("in run {}", r.samples.len() + 1)
         };
         writeln!(out, "\n{} failed {when}: {}", r.workload.name, f.reason)?;
-        writeln!(out, "  command: {}", r.workload.argv.join(" "))?;
+        match &r.workload.criterion {
+            Some(c) => writeln!(
+                out,
+                "  reproduce: cargo bench -p {} --bench {} -- --exact '{}'",
+                c.package, c.target, c.full_id
+            )?,
+            None => writeln!(out, "  command: {}", r.workload.argv.join(" "))?,
+        }
         if !f.stderr_tail.is_empty() {
             writeln!(out, "  last lines of stderr:")?;
             for line in f.stderr_tail.lines() {

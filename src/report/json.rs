@@ -34,6 +34,17 @@ struct WorkloadInfo<'a> {
     declared_line: usize,
     sampling: &'a Sampling,
     thresholds: ThresholdsNs,
+    /// For criterion benchmarks: which one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    criterion: Option<CriterionInfo<'a>>,
+}
+
+#[derive(Serialize)]
+struct CriterionInfo<'a> {
+    package: &'a str,
+    target: &'a str,
+    full_id: &'a str,
+    group: &'a str,
 }
 
 #[derive(Serialize)]
@@ -61,7 +72,11 @@ impl From<&Thresholds> for ThresholdsNs {
 fn info(w: &Workload) -> WorkloadInfo<'_> {
     WorkloadInfo {
         name: &w.name,
-        kind: "command",
+        kind: if w.criterion.is_some() {
+            "criterion"
+        } else {
+            "command"
+        },
         class: w.class,
         class_reason: &w.class_reason,
         fixture: w.fixture.as_deref(),
@@ -72,6 +87,12 @@ fn info(w: &Workload) -> WorkloadInfo<'_> {
         declared_line: w.line,
         sampling: &w.sampling,
         thresholds: (&w.thresholds).into(),
+        criterion: w.criterion.as_ref().map(|c| CriterionInfo {
+            package: &c.package,
+            target: &c.target,
+            full_id: &c.full_id,
+            group: &c.group,
+        }),
     }
 }
 
@@ -99,6 +120,19 @@ struct Finished<'a> {
     rss_floor_bytes: u64,
     budget: &'a BudgetStatus,
     samples: &'a [Sample],
+    /// Units per second at the median, for criterion benchmarks that declare a throughput.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    throughput: Option<super::store::ThroughputJson>,
+    /// Criterion's own samples (`wall_ns` summarises the time of one iteration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    criterion_samples: Option<CriterionSamples<'a>>,
+}
+
+#[derive(Serialize)]
+struct CriterionSamples<'a> {
+    group: &'a str,
+    iters: &'a [f64],
+    times_ns: &'a [f64],
 }
 
 #[derive(Serialize)]
@@ -212,7 +246,7 @@ impl Exporter for Json {
                 info: info(&r.workload),
                 status: r.status(),
                 failure: r.failure.as_ref(),
-                n: r.samples.len(),
+                n: r.n(),
                 wall_ns: r.wall_ns.as_ref(),
                 cpu_ns: r.cpu_ns.as_ref(),
                 cpu_utilisation: r.cpu_utilisation,
@@ -220,6 +254,15 @@ impl Exporter for Json {
                 rss_floor_bytes: r.rss_floor_bytes,
                 budget: &r.budget,
                 samples: &r.samples,
+                throughput: super::store::ThroughputJson::new(
+                    r.criterion.as_ref().and_then(|c| c.throughput.as_ref()),
+                    r.wall_ns.as_ref().map(|s| s.median),
+                ),
+                criterion_samples: r.criterion.as_ref().map(|c| CriterionSamples {
+                    group: &c.group,
+                    iters: &c.iters,
+                    times_ns: &c.times_ns,
+                }),
             },
         )?;
         // Each object reaches a reader of the pipe as soon as its workload is done.

@@ -85,7 +85,7 @@ impl Progress {
     }
 
     pub fn finish(&mut self, result: &WorkloadResult) {
-        let n = result.samples.len();
+        let n = result.n();
         let median = result
             .wall_ns
             .as_ref()
@@ -95,6 +95,11 @@ impl Progress {
             (Status::OverBudget, _) => "OVER BUDGET".into(),
             _ => "ok".into(),
         };
-        self.finish_line(&format!("{n} runs, median {median}, {outcome}"));
+        let what = if result.criterion.is_some() || result.workload.criterion.is_some() {
+            "samples, median iteration"
+        } else {
+            "runs, median"
+        };
+        self.finish_line(&format!("{n} {what} {median}, {outcome}"));
     }
 }

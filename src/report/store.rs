@@ -9,6 +9,7 @@ use tabled::settings::{Alignment, Style};
 
 use super::JSON_SCHEMA_VERSION;
 use crate::config::units::{format_bytes, format_ns};
+use crate::measure::criterion::Throughput;
 use crate::pipeline::Status;
 use crate::store::{Point, Record, short};
 
@@ -22,8 +23,16 @@ pub struct HistoryPoint {
     pub change: Option<f64>,
 }
 
-fn ns(v: Option<u64>) -> String {
-    v.map_or("-".into(), |v| format_ns(v as f64))
+fn ns(v: Option<f64>) -> String {
+    v.map_or("-".into(), format_ns)
+}
+
+/// The throughput at the median time of one iteration, `-` when the bench declares none.
+fn throughput(t: Option<&Throughput>, median_ns: Option<f64>) -> String {
+    match (t, median_ns) {
+        (Some(t), Some(m)) => t.format(m),
+        _ => "-".into(),
+    }
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -40,6 +49,10 @@ pub fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
     let mut header = vec![
         "commit", "subject", "workload", "n", "median", "p95", "CPU", "peak RSS", "change",
     ];
+    let with_throughput = points.iter().any(|p| p.point.throughput.is_some());
+    if with_throughput {
+        header.push("throughput");
+    }
     if with_machine {
         header.push("machine");
     }
@@ -65,6 +78,9 @@ pub fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
                 (None, _) => "-".into(),
             },
         ];
+        if with_throughput {
+            row.push(throughput(x.throughput.as_ref(), x.median_ns));
+        }
         if with_machine {
             row.push(x.machine.clone());
         }
@@ -90,11 +106,34 @@ struct PointJson<'a> {
     workload: &'a str,
     status: Status,
     n: usize,
-    median_ns: Option<u64>,
-    p95_ns: Option<u64>,
-    cpu_median_ns: Option<u64>,
+    median_ns: Option<f64>,
+    p95_ns: Option<f64>,
+    cpu_median_ns: Option<f64>,
     max_rss_bytes: Option<u64>,
     change: Option<f64>,
+    /// Units per second at the median, for criterion benchmarks that declare a throughput.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    throughput: Option<ThroughputJson>,
+}
+
+/// A throughput in JSON output.
+#[derive(Serialize)]
+pub struct ThroughputJson {
+    /// `elements`, `bytes` or `bits`.
+    pub unit: crate::measure::criterion::ThroughputUnit,
+    pub per_iteration: u64,
+    pub per_second: Option<f64>,
+}
+
+impl ThroughputJson {
+    pub fn new(t: Option<&Throughput>, median_ns: Option<f64>) -> Option<Self> {
+        let t = t?;
+        Some(ThroughputJson {
+            unit: t.unit,
+            per_iteration: t.per_iteration,
+            per_second: median_ns.and_then(|m| t.per_second(m)),
+        })
+    }
 }
 
 /// `history --message-format json`: a `history-point` object per line, newest first.
@@ -116,6 +155,7 @@ pub fn history_json(points: &[HistoryPoint], out: &mut dyn Write) -> io::Result<
             median_ns: x.median_ns,
             p95_ns: x.p95_ns,
             cpu_median_ns: x.cpu_median_ns,
+            throughput: ThroughputJson::new(x.throughput.as_ref(), x.median_ns),
             max_rss_bytes: x.max_rss_bytes,
             change: p.change,
         };
@@ -128,13 +168,18 @@ pub fn history_json(points: &[HistoryPoint], out: &mut dyn Write) -> io::Result<
 /// One stored record for people: where and when it was measured, then its workloads.
 pub fn record_text(r: &Record, subject: &str) -> String {
     let mut b = Builder::default();
-    b.push_record([
+    let with_throughput = r.workloads.iter().any(|w| w.summary.throughput.is_some());
+    let mut header = vec![
         "workload", "status", "n", "p50", "p95", "p99", "CPU", "peak RSS",
-    ]);
+    ];
+    if with_throughput {
+        header.push("throughput");
+    }
+    b.push_record(header);
     for w in &r.workloads {
         let s = &w.summary;
         let wall = s.wall_ns.as_ref();
-        b.push_record([
+        let mut row = vec![
             w.name.clone(),
             match &w.failure {
                 Some(f) => format!("FAILED: {f}"),
@@ -146,7 +191,11 @@ pub fn record_text(r: &Record, subject: &str) -> String {
             ns(wall.map(|w| w.p99)),
             ns(s.cpu_ns.as_ref().map(|c| c.median)),
             s.max_rss_bytes.map_or("-".into(), format_bytes),
-        ]);
+        ];
+        if with_throughput {
+            row.push(throughput(s.throughput.as_ref(), wall.map(|w| w.median)));
+        }
+        b.push_record(row);
     }
     let mut table = b.build();
     table

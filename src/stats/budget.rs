@@ -18,7 +18,7 @@ pub struct Breach {
 }
 
 /// Whether a workload is inside its budget and thresholds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BudgetStatus {
     pub breaches: Vec<Breach>,
     /// The share of the class budget the p95 wall time uses (0.5 = half); `None` without samples.

@@ -40,10 +40,12 @@ pub struct Point {
     pub workload: String,
     pub status: Status,
     pub n: usize,
-    pub median_ns: Option<u64>,
-    pub p95_ns: Option<u64>,
-    pub cpu_median_ns: Option<u64>,
+    pub median_ns: Option<f64>,
+    pub p95_ns: Option<f64>,
+    pub cpu_median_ns: Option<f64>,
     pub max_rss_bytes: Option<u64>,
+    #[serde(default)]
+    pub throughput: Option<crate::measure::criterion::Throughput>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -159,6 +161,7 @@ fn extract(
                 p95_ns: s.wall_ns.as_ref().map(|x| x.p95),
                 cpu_median_ns: s.cpu_ns.as_ref().map(|x| x.median),
                 max_rss_bytes: s.max_rss_bytes,
+                throughput: s.throughput,
             });
         }
     }

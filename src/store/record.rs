@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::machine::Machine;
 use crate::config::{Class, Metric};
 use crate::errors::StoreError;
+use crate::measure::criterion::Throughput;
 use crate::pipeline::{Status, WorkloadResult};
 use crate::stats::Summary;
 
@@ -56,6 +57,23 @@ pub struct WorkloadRecord {
     pub samples: StoredSamples,
     /// Why it failed, if it did.
     pub failure: Option<String>,
+    /// For `kind = "criterion"`: the benchmark and criterion's own samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criterion: Option<CriterionRecord>,
+}
+
+/// A criterion benchmark as stored. `summary.wall_ns` is the time of one iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionRecord {
+    /// The bench target (`[[bench]] name`).
+    pub target: String,
+    /// Criterion's `full_id`, which identifies the benchmark (not its sanitised folder).
+    pub full_id: String,
+    pub group: String,
+    /// Iterations of each sample.
+    pub iters: Vec<f64>,
+    /// Total nanoseconds of each sample.
+    pub times_ns: Vec<f64>,
 }
 
 /// The figures `history` and reports need, so that they do not recompute them from samples.
@@ -68,21 +86,25 @@ pub struct StoredSummary {
     pub max_rss_bytes: Option<u64>,
     /// See `WorkloadResult::rss_floor_bytes`.
     pub rss_floor_bytes: u64,
+    /// What one iteration processes, for criterion benchmarks that declare it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
 }
 
-/// Summary statistics in whole nanoseconds.
+/// Summary statistics in nanoseconds, to the picosecond (criterion benchmarks are often a few
+/// nanoseconds per iteration; command workloads are whole nanoseconds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredStats {
-    pub mean: u64,
+    pub mean: f64,
     /// `None` for fewer than two samples.
-    pub stddev: Option<u64>,
-    pub min: u64,
-    pub max: u64,
-    pub median: u64,
-    pub p90: u64,
-    pub p95: u64,
-    pub p99: u64,
-    pub mad: u64,
+    pub stddev: Option<f64>,
+    pub min: f64,
+    pub max: f64,
+    pub median: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub mad: f64,
 }
 
 /// Raw samples as parallel arrays.
@@ -120,7 +142,7 @@ pub struct WorkloadLite {
 
 impl From<&Summary> for StoredStats {
     fn from(s: &Summary) -> Self {
-        let ns = |v: f64| v.round() as u64;
+        let ns = |v: f64| (v * 1000.0).round() / 1000.0;
         StoredStats {
             mean: ns(s.mean),
             stddev: s.stddev.map(ns),
@@ -138,19 +160,42 @@ impl From<&Summary> for StoredStats {
 impl From<&WorkloadResult> for WorkloadRecord {
     fn from(r: &WorkloadResult) -> Self {
         let column = |f: fn(&crate::measure::Sample) -> u64| r.samples.iter().map(f).collect();
+        let criterion = r.workload.criterion.as_ref().map(|c| CriterionRecord {
+            target: c.target.clone(),
+            full_id: c.full_id.clone(),
+            group: r
+                .criterion
+                .as_ref()
+                .map_or_else(|| c.group.clone(), |b| b.group.clone()),
+            iters: r.criterion.as_ref().map_or(Vec::new(), |b| b.iters.clone()),
+            times_ns: r
+                .criterion
+                .as_ref()
+                .map_or(Vec::new(), |b| b.times_ns.clone()),
+        });
         WorkloadRecord {
             name: r.workload.name.clone(),
-            kind: "command".into(),
+            kind: if criterion.is_some() {
+                "criterion"
+            } else {
+                "command"
+            }
+            .into(),
             class: r.workload.class,
             status: r.status(),
             metric: r.workload.sampling.metric,
             budget_ns: r.workload.budget.as_nanos() as u64,
             summary: StoredSummary {
-                n: r.samples.len(),
                 wall_ns: r.wall_ns.as_ref().map(Into::into),
                 cpu_ns: r.cpu_ns.as_ref().map(Into::into),
                 max_rss_bytes: r.max_rss_bytes,
                 rss_floor_bytes: r.rss_floor_bytes,
+                n: if criterion.is_some() {
+                    r.criterion.as_ref().map_or(0, |b| b.iters.len())
+                } else {
+                    r.samples.len()
+                },
+                throughput: r.criterion.as_ref().and_then(|b| b.throughput),
             },
             samples: StoredSamples {
                 wall_ns: column(|s| s.wall_ns),
@@ -159,6 +204,7 @@ impl From<&WorkloadResult> for WorkloadRecord {
                 max_rss_bytes: column(|s| s.max_rss_bytes),
             },
             failure: r.failure.as_ref().map(|f| f.reason.clone()),
+            criterion,
         }
     }
 }

@@ -1,0 +1,418 @@
+//! Criterion benchmarks: listing a bench executable's ids, running them with a private
+//! `CRITERION_HOME`, and reading back the files criterion saved.
+//!
+//! Criterion 0.8 has no machine-readable output on stdout; its JSON files are the interface.
+//! Under `$CRITERION_HOME/<folder>/<baseline>/` it writes `benchmark.json` (the id, `full_id`
+//! and throughput) and `sample.json` (per sample: `iters` iterations took `times` ns in all).
+//! Folders are sanitised and cut, so a benchmark is identified by its `full_id` only.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::runner::{RunSpec, Runner};
+use super::sampler::{Failure, failure_of};
+use crate::errors::MeasureError;
+
+/// How criterion is asked to measure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CriterionSettings {
+    pub warm_up_time: Duration,
+    pub measurement_time: Duration,
+    pub sample_size: u32,
+}
+
+/// What one iteration processes, as the bench declares it (`Throughput` in criterion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// `elements`, `bytes` or `bits`.
+    pub unit: ThroughputUnit,
+    /// How many per iteration.
+    pub per_iteration: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThroughputUnit {
+    Elements,
+    Bytes,
+    Bits,
+}
+
+impl Throughput {
+    /// Units per second at `ns_per_iteration`.
+    pub fn per_second(&self, ns_per_iteration: f64) -> Option<f64> {
+        (ns_per_iteration > 0.0).then(|| self.per_iteration as f64 * 1e9 / ns_per_iteration)
+    }
+
+    /// `12.3 Melem/s`, `1.2 GiB/s`: criterion's way of writing it.
+    pub fn format(&self, ns_per_iteration: f64) -> String {
+        let Some(rate) = self.per_second(ns_per_iteration) else {
+            return "-".into();
+        };
+        match self.unit {
+            ThroughputUnit::Bytes => format!(
+                "{}/s",
+                crate::config::units::format_bytes(rate.round() as u64)
+            ),
+            ThroughputUnit::Elements | ThroughputUnit::Bits => {
+                let unit = if self.unit == ThroughputUnit::Bits {
+                    "bit"
+                } else {
+                    "elem"
+                };
+                let (scaled, prefix) = [(1e9, "G"), (1e6, "M"), (1e3, "K")]
+                    .into_iter()
+                    .find(|(f, _)| rate >= *f)
+                    .map_or((rate, ""), |(f, p)| (rate / f, p));
+                format!("{scaled:.2} {prefix}{unit}/s")
+            }
+        }
+    }
+}
+
+/// One benchmark's samples, read from criterion's files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchSample {
+    pub full_id: String,
+    /// The benchmark group (for `bench_function` outside a group, the id itself).
+    pub group: String,
+    pub throughput: Option<Throughput>,
+    /// Iterations of each sample.
+    pub iters: Vec<f64>,
+    /// Total time of each sample, in nanoseconds.
+    pub times_ns: Vec<f64>,
+}
+
+impl BenchSample {
+    /// The time of one iteration in each sample.
+    pub fn per_iteration(&self) -> Vec<f64> {
+        self.iters
+            .iter()
+            .zip(&self.times_ns)
+            .filter(|(i, _)| **i > 0.0)
+            .map(|(i, t)| t / i)
+            .collect()
+    }
+
+    /// The mean time of one iteration over all samples (total time over total iterations).
+    pub fn mean_per_iteration(&self) -> Option<f64> {
+        let iters: f64 = self.iters.iter().sum();
+        (iters > 0.0).then(|| self.times_ns.iter().sum::<f64>() / iters)
+    }
+}
+
+/// The group of a benchmark listed by `--list`, where only the `full_id` is known: the part
+/// before the first `/` (criterion's `group/function/value`).
+pub fn group_of(full_id: &str) -> &str {
+    full_id.split('/').next().unwrap_or(full_id)
+}
+
+/// The benchmark ids of the bench executable `exe`, in the order it runs them, from
+/// `<exe> --bench --list` run in `cwd` (as `cargo bench` does).
+pub fn list_ids(exe: &Path, cwd: &Path) -> Result<Vec<String>, MeasureError> {
+    let out = Command::new(exe)
+        .args(["--bench", "--list"])
+        .current_dir(cwd)
+        .env_remove("CRITERION_HOME")
+        .output()
+        .map_err(|source| MeasureError::Spawn {
+            program: exe.display().to_string(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(MeasureError::Criterion(format!(
+            "`{} --bench --list` failed ({}): {}",
+            exe.display(),
+            out.status,
+            tail(&String::from_utf8_lossy(&out.stderr))
+        )));
+    }
+    Ok(parse_list(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The ids of `--list` output: lines `<full_id>: benchmark` (blank lines between them).
+pub fn parse_list(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_suffix(": benchmark"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What one run of a bench executable gave: the samples of every benchmark that finished, and
+/// the failure of the process if it failed (the benchmark it was in has no samples).
+#[derive(Debug, Default)]
+pub struct SuiteRun {
+    pub results: BTreeMap<String, BenchSample>,
+    pub failure: Option<Failure>,
+    /// Wall time of the whole process.
+    pub wall_ns: u64,
+}
+
+/// Runs the benchmarks `ids` of `exe` once, in a private `CRITERION_HOME` that is deleted
+/// afterwards, saving them as the baseline `run_id`. `all` says that `ids` are all the
+/// executable's benchmarks (no filter is passed then).
+#[allow(clippy::too_many_arguments)]
+pub fn run_suite(
+    runner: &mut dyn Runner,
+    name: &str,
+    exe: &Path,
+    cwd: &Path,
+    ids: &[String],
+    all: bool,
+    settings: &CriterionSettings,
+    run_id: &str,
+) -> Result<SuiteRun, MeasureError> {
+    let home = tempfile::Builder::new()
+        .prefix("cargo-perf-criterion-")
+        .tempdir()
+        .map_err(|e| MeasureError::Criterion(format!("creating a CRITERION_HOME: {e}")))?;
+    let mut argv: Vec<String> = vec![
+        exe.display().to_string(),
+        "--bench".into(),
+        "--noplot".into(),
+        "--color".into(),
+        "never".into(),
+        "--save-baseline".into(),
+        run_id.into(),
+        "--warm-up-time".into(),
+        secs(settings.warm_up_time),
+        "--measurement-time".into(),
+        secs(settings.measurement_time),
+        "--sample-size".into(),
+        settings.sample_size.to_string(),
+    ];
+    match ids {
+        _ if all => {}
+        [one] => argv.extend([one.clone(), "--exact".into()]),
+        many => argv.push(filter_regex(many)),
+    }
+    // Generous: criterion overruns its measurement time when one iteration is slow.
+    let per_bench = settings.warm_up_time + settings.measurement_time * 5 + Duration::from_secs(20);
+    let spec = RunSpec {
+        name: name.into(),
+        argv,
+        env: vec![(
+            "CRITERION_HOME".into(),
+            home.path().to_string_lossy().into_owned(),
+        )],
+        cwd: cwd.to_owned(),
+        timeout: per_bench * ids.len().max(1) as u32 + Duration::from_secs(30),
+    };
+    let run = runner.run(&spec)?;
+    let mut out = SuiteRun {
+        results: read_baseline(home.path(), run_id)?,
+        failure: None,
+        wall_ns: run.sample.wall_ns,
+    };
+    if !run.succeeded() {
+        out.failure = Some(failure_of(&run, &spec, false));
+    }
+    Ok(out)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{}", d.as_secs_f64())
+}
+
+/// A regex (criterion's filter syntax) that matches exactly the ids given.
+pub fn filter_regex(ids: &[String]) -> String {
+    let escaped: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            let mut e = String::with_capacity(id.len());
+            for c in id.chars() {
+                // The characters the regex crate treats as meta characters.
+                if "\\.+*?()|[]{}^$#&-~".contains(c) {
+                    e.push('\\');
+                }
+                e.push(c);
+            }
+            e
+        })
+        .collect();
+    format!("^(?:{})$", escaped.join("|"))
+}
+
+#[derive(Deserialize)]
+struct BenchmarkJson {
+    group_id: String,
+    full_id: String,
+    throughput: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct SampleJson {
+    iters: Vec<f64>,
+    times: Vec<f64>,
+}
+
+/// Every benchmark saved under the baseline `baseline` in `home`, by `full_id`.
+pub fn read_baseline(
+    home: &Path,
+    baseline: &str,
+) -> Result<BTreeMap<String, BenchSample>, MeasureError> {
+    let mut dirs = Vec::new();
+    find_baseline_dirs(home, baseline, &mut dirs, 0);
+    let mut out = BTreeMap::new();
+    for dir in dirs {
+        let read = |file: &str| -> Result<String, MeasureError> {
+            std::fs::read_to_string(dir.join(file)).map_err(|e| {
+                MeasureError::Criterion(format!("reading {}: {e}", dir.join(file).display()))
+            })
+        };
+        let bad = |file: &str, e: serde_json::Error| {
+            MeasureError::Criterion(format!(
+                "{} is not what criterion 0.8 writes: {e}",
+                dir.join(file).display()
+            ))
+        };
+        let bench: BenchmarkJson =
+            serde_json::from_str(&read("benchmark.json")?).map_err(|e| bad("benchmark.json", e))?;
+        let sample: SampleJson =
+            serde_json::from_str(&read("sample.json")?).map_err(|e| bad("sample.json", e))?;
+        if sample.iters.len() != sample.times.len() {
+            return Err(MeasureError::Criterion(format!(
+                "{}: `iters` and `times` differ in length",
+                dir.join("sample.json").display()
+            )));
+        }
+        out.insert(
+            bench.full_id.clone(),
+            BenchSample {
+                full_id: bench.full_id,
+                group: bench.group_id,
+                throughput: bench.throughput.as_ref().and_then(throughput_of),
+                iters: sample.iters,
+                times_ns: sample.times,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The folders called `baseline` that hold a `benchmark.json`. Criterion's tree is at most
+/// `group/function/value/baseline`; the depth limit only guards against symlink loops.
+fn find_baseline_dirs(dir: &Path, baseline: &str, out: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if entry.file_name() == baseline && path.join("benchmark.json").is_file() {
+            out.push(path);
+        } else if entry.file_name() != "report" {
+            find_baseline_dirs(&path, baseline, out, depth + 1);
+        }
+    }
+}
+
+/// Criterion's `Throughput` as serde writes it: `{"Bytes": 4096}`, `{"Elements": 10}`,
+/// `{"ElementsAndBytes": {"elements": 1, "bytes": 2}}`.
+fn throughput_of(v: &serde_json::Value) -> Option<Throughput> {
+    let (kind, value) = v.as_object()?.iter().next()?;
+    let (unit, n) = match kind.as_str() {
+        "Bytes" | "BytesDecimal" => (ThroughputUnit::Bytes, value.as_u64()?),
+        "Elements" => (ThroughputUnit::Elements, value.as_u64()?),
+        "Bits" => (ThroughputUnit::Bits, value.as_u64()?),
+        "ElementsAndBytes" => (ThroughputUnit::Elements, value.get("elements")?.as_u64()?),
+        _ => return None,
+    };
+    Some(Throughput {
+        unit,
+        per_iteration: n,
+    })
+}
+
+fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(5)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_output_gives_the_ids_in_order() {
+        let out = "parse?/words/ws split: benchmark\n\nexplode: benchmark\n\nlines: benchmark\n";
+        assert_eq!(
+            parse_list(out),
+            ["parse?/words/ws split", "explode", "lines"]
+        );
+    }
+
+    #[test]
+    fn group_is_the_first_part() {
+        assert_eq!(group_of("sort/unstable/1000"), "sort");
+        assert_eq!(group_of("fib 15"), "fib 15");
+    }
+
+    #[test]
+    fn the_filter_escapes_meta_characters() {
+        let r = filter_regex(&["parse?/words (x)".into(), "a.b".into()]);
+        assert_eq!(r, r"^(?:parse\?/words \(x\)|a\.b)$");
+    }
+
+    #[test]
+    fn throughput_forms_are_read() {
+        let t = |s: &str| throughput_of(&serde_json::from_str(s).unwrap());
+        assert_eq!(
+            t(r#"{"Bytes":4096}"#),
+            Some(Throughput {
+                unit: ThroughputUnit::Bytes,
+                per_iteration: 4096
+            })
+        );
+        assert_eq!(
+            t(r#"{"ElementsAndBytes":{"elements":3,"bytes":9}}"#).map(|t| t.per_iteration),
+            Some(3)
+        );
+        assert_eq!(t(r#"{"Nonsense":1}"#), None);
+        // 1000 elements in 2 µs: 500 M elements per second.
+        let e = Throughput {
+            unit: ThroughputUnit::Elements,
+            per_iteration: 1000,
+        };
+        assert_eq!(e.format(2000.0), "500.00 Melem/s");
+    }
+
+    #[test]
+    fn a_baseline_is_read_by_full_id_not_folder() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("parse_/words_ws split/r1");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("benchmark.json"),
+            r#"{"group_id":"parse?","function_id":"words/ws split","value_str":null,"throughput":null,"full_id":"parse?/words/ws split","directory_name":"parse_/words_ws split","title":"parse?/words/ws split"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("sample.json"),
+            r#"{"sampling_mode":"Linear","iters":[2.0,4.0],"times":[10.0,30.0]}"#,
+        )
+        .unwrap();
+        // Another baseline of the same benchmark is not read.
+        let other = home.path().join("parse_/words_ws split/base");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::copy(dir.join("benchmark.json"), other.join("benchmark.json")).unwrap();
+        let read = read_baseline(home.path(), "r1").unwrap();
+        let b = &read["parse?/words/ws split"];
+        assert_eq!(b.group, "parse?");
+        assert_eq!(b.per_iteration(), [5.0, 7.5]);
+        assert_eq!(b.mean_per_iteration(), Some(40.0 / 6.0));
+        assert_eq!(read.len(), 1);
+    }
+}
