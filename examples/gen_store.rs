@@ -156,6 +156,7 @@ fn record(
                     cpu_ns: summarize(&as_f64(&cpu), 1).as_ref().map(Into::into),
                     max_rss_bytes: rss.iter().max().copied(),
                     rss_floor_bytes: 4 << 20,
+                    throughput: None,
                 },
                 samples: StoredSamples {
                     wall_ns: wall,
@@ -164,6 +165,7 @@ fn record(
                     max_rss_bytes: rss,
                 },
                 failure: None,
+                criterion: None,
             }
         })
         .collect();
