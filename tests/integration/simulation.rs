@@ -62,6 +62,7 @@ fn workload(name: String, sampling: Sampling) -> GateWorkload {
             sampling,
             threshold: 0.02,
             bins: BTreeSet::new(),
+            criterion: None,
         },
         base_argv: Some(vec!["synthetic".into()]),
         base_env: vec![],
