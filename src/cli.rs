@@ -154,6 +154,36 @@ pub enum Command {
                             Examples:\n  cargo perf sync\n  cargo perf sync --remote upstream"
     )]
     Sync(SyncArgs),
+
+    /// Turn results you already have into a record for HEAD.
+    #[command(subcommand)]
+    Import(ImportCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// Store criterion's saved results (target/criterion/**/<BASELINE>/) as a record for HEAD.
+    #[command(
+        after_help = "Reads benchmark.json and sample.json of every benchmark saved under the \
+                            baseline (criterion saves `base` unless told `--save-baseline NAME`). Each \
+                            benchmark becomes the workload criterion:<bench target>/<full id>; the bench \
+                            targets are built and listed to learn which target each id belongs to.\n\n\
+                            Examples:\n  cargo bench && cargo perf import criterion\n  \
+                            cargo perf import criterion --baseline main"
+    )]
+    Criterion(ImportCriterionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCriterionArgs {
+    /// The criterion baseline to import.
+    #[arg(long, default_value = "base", value_name = "NAME")]
+    pub baseline: String,
+    /// Criterion's output folder [default: $CRITERION_HOME, else <target dir>/criterion].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub save: SaveArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

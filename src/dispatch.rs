@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use clap::Parser;
 
-use crate::cli::{CargoCli, ColorChoice, Command, GlobalOpts, MessageFormat};
+use crate::cli::{CargoCli, ColorChoice, Command, GlobalOpts, ImportCmd, MessageFormat};
 use crate::commands;
 use crate::config::MANIFEST_NAME;
 use crate::errors::exit_codes;
@@ -69,5 +69,8 @@ fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
         Command::Check(args) => commands::check(global, args, out),
         Command::Compare(args) => commands::compare(global, args, out),
         Command::Init => commands::init(global, out),
+        Command::Import(ImportCmd::Criterion(args)) => {
+            commands::import_criterion(global, args, out)
+        }
     }
 }

@@ -8,9 +8,13 @@ use anyhow::{Context, Result, bail};
 
 use super::{load, select};
 use crate::cli::{CheckArgs, GateOutput, GlobalOpts, MessageFormat, ReportFormat};
+use crate::config::Config;
 use crate::discover::{Workload, resolve_bins};
 use crate::errors::exit_codes;
-use crate::gate::{GateResult, GateTiming, GateWorkload, run_gate};
+use crate::gate::{
+    BenchGate, BenchPlan, GateResult, GateTiming, GateWorkload, run_gate, run_gate_with_benches,
+};
+use crate::measure::criterion::CriterionSettings;
 use crate::measure::{FakeRunner, ProcessRunner, Runner};
 use crate::report::{
     CheckReport, Exporter, Human, Json, Markdown, Progress, ProgressMode, github_annotations, junit,
@@ -19,7 +23,7 @@ use crate::store::{Repo, short};
 use crate::workspace::{Workspace, checkout_worktree};
 
 pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Result<i32> {
-    let (ws, _, mut workloads) = load(global, &args.sampling)?;
+    let (ws, config, mut workloads) = load(global, &args.sampling)?;
     if let Some(filter) = &args.filter {
         select(&mut workloads, filter)?;
     }
@@ -44,7 +48,12 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         base: Side::Commit(base),
         candidate: Side::WorkingTree,
     };
-    let (results, timing) = measure_sides(global, &ws, &repo, workloads, &sides)?;
+    let selection = Selection {
+        filter: args.filter.clone(),
+        threshold: args.output.threshold,
+    };
+    let (results, timing) =
+        measure_sides(global, &ws, &repo, &config, workloads, &sides, &selection)?;
     report(
         global,
         &args.output,
@@ -82,10 +91,14 @@ pub fn measure_sides(
     global: &GlobalOpts,
     ws: &Workspace,
     repo: &Repo,
+    config: &Config,
     workloads: Vec<Workload>,
     sides: &Sides,
+    selection: &Selection,
 ) -> Result<(Vec<GateResult>, GateTiming)> {
     let mode = ProgressMode::for_stderr(global.quiet);
+    let (benches, workloads): (Vec<Workload>, Vec<Workload>) =
+        workloads.into_iter().partition(|w| w.criterion.is_some());
     let mut runner: Box<dyn Runner>;
     let gated: Vec<GateWorkload>;
     if let Some(path) = &global.fake_runner {
@@ -123,8 +136,21 @@ pub fn measure_sides(
             .iter()
             .flat_map(|w| w.bins.iter().cloned())
             .collect();
-        let new_bins = build_side(global, ws, repo, &sides.candidate, "candidate", &needed)?;
-        let base_bins = build_side(global, ws, repo, &sides.base, "base", &needed)?;
+        let new_side = side_workspace(global, ws, repo, &sides.candidate, "candidate")?;
+        let base_side = side_workspace(global, ws, repo, &sides.base, "base")?;
+        let new_bins = build_side(global, &new_side, "candidate", &needed)?;
+        let base_bins = build_side(global, &base_side, "base", &needed)?;
+        let bench_gates = if config.criterion.enabled && !ws.benches.is_empty() {
+            let new_benches = match sides.candidate {
+                // `load` built and listed the working tree's benches already.
+                Side::WorkingTree => benches,
+                Side::Commit(_) => side_benches(global, config, &new_side, "candidate", selection)?,
+            };
+            let base_benches = side_benches(global, config, &base_side, "base", selection)?;
+            pair_benches(new_benches, base_benches)
+        } else {
+            Vec::new()
+        };
         gated = workloads
             .into_iter()
             .map(|mut w| {
@@ -149,70 +175,175 @@ pub fn measure_sides(
             })
             .collect();
         runner = Box::new(ProcessRunner::new()?);
+        let round = config.criterion.round_time;
+        let plan = BenchPlan {
+            settings: CriterionSettings {
+                warm_up_time: round / 2,
+                measurement_time: round,
+                sample_size: 10,
+            },
+            sampling: &config.sampling,
+        };
         // The lock is held until both sides are measured.
-        let measured = run_gate(gated, runner.as_mut(), &mut Progress::new(mode))?;
+        let measured = run_gate_with_benches(
+            gated,
+            bench_gates,
+            Some(plan),
+            runner.as_mut(),
+            &mut Progress::new(mode),
+        )?;
         drop(lock);
         return Ok(measured);
     }
     Ok(run_gate(gated, runner.as_mut(), &mut Progress::new(mode))?)
 }
 
-/// Builds the binaries `needed` of one side and returns those it has.
-fn build_side(
+/// Which workloads of a side are gated: the command line's filter and `--threshold`.
+#[derive(Debug, Default, Clone)]
+pub struct Selection {
+    pub filter: Option<String>,
+    pub threshold: Option<f64>,
+}
+
+/// A side's workspace, and the target dir its builds go to (`None`: the workspace's own).
+pub struct SideWorkspace {
+    ws: Workspace,
+    target: Option<PathBuf>,
+}
+
+/// The workspace of one side: the working tree as it is, or a commit checked out in a worktree
+/// under the target dir (built in a target dir of its own).
+fn side_workspace(
     global: &GlobalOpts,
     ws: &Workspace,
     repo: &Repo,
     side: &Side,
     name: &str,
+) -> Result<SideWorkspace> {
+    let Side::Commit(commit) = side else {
+        return Ok(SideWorkspace {
+            ws: ws.clone(),
+            target: None,
+        });
+    };
+    let workdir = repo
+        .workdir()
+        .context("the repository has no working tree to build in")?;
+    let worktree = ws
+        .target_dir
+        .join("cargo-perf")
+        .join(format!("{name}-worktree"));
+    checkout_worktree(&workdir, &worktree, commit)?;
+    // The workspace may sit in a subfolder of the repository.
+    let relative = ws.root.strip_prefix(&workdir).unwrap_or(Path::new(""));
+    let root = worktree.join(relative);
+    let manifest = root.join("Cargo.toml");
+    if !manifest.is_file() {
+        bail!(
+            "the {name} revision {} has no {}; pass another --base",
+            short(commit),
+            relative.join("Cargo.toml").display()
+        );
+    }
+    let side_ws = Workspace::load(Some(&manifest))
+        .with_context(|| format!("reading the {name} revision {}", short(commit)))?;
+    if !global.quiet {
+        eprintln!(
+            "Building the {name} revision {} in {}",
+            short(commit),
+            worktree.display()
+        );
+    }
+    Ok(SideWorkspace {
+        ws: side_ws,
+        target: Some(
+            ws.target_dir
+                .join("cargo-perf")
+                .join(format!("{name}-target")),
+        ),
+    })
+}
+
+/// Builds the binaries `needed` of one side and returns those it has.
+fn build_side(
+    global: &GlobalOpts,
+    side: &SideWorkspace,
+    name: &str,
     needed: &std::collections::BTreeSet<String>,
 ) -> Result<BTreeMap<String, PathBuf>> {
-    match side {
-        Side::WorkingTree => Ok(ws
-            .build_bins(needed, global.quiet, None)
-            .context("building the candidate's binaries that perf.toml names with {bin:NAME}")?),
-        Side::Commit(commit) => {
-            let workdir = repo
-                .workdir()
-                .context("the repository has no working tree to build in")?;
-            let worktree = ws
-                .target_dir
-                .join("cargo-perf")
-                .join(format!("{name}-worktree"));
-            checkout_worktree(&workdir, &worktree, commit)?;
-            // The workspace may sit in a subfolder of the repository.
-            let relative = ws.root.strip_prefix(&workdir).unwrap_or(Path::new(""));
-            let root = worktree.join(relative);
-            let manifest = root.join("Cargo.toml");
-            if !manifest.is_file() {
-                bail!(
-                    "the {name} revision {} has no {}; pass another --base",
-                    short(commit),
-                    relative.join("Cargo.toml").display()
-                );
-            }
-            let side_ws = Workspace::load(Some(&manifest))
-                .with_context(|| format!("reading the {name} revision {}", short(commit)))?;
-            let have: std::collections::BTreeSet<String> = needed
-                .iter()
-                .filter(|b| side_ws.bins.contains_key(*b))
-                .cloned()
-                .collect();
-            let target = ws
-                .target_dir
-                .join("cargo-perf")
-                .join(format!("{name}-target"));
-            if !global.quiet {
-                eprintln!(
-                    "Building the {name} revision {} in {}",
-                    short(commit),
-                    worktree.display()
-                );
-            }
-            Ok(side_ws
-                .build_bins(&have, global.quiet, Some(&target))
-                .with_context(|| format!("building the {name} revision {}", short(commit)))?)
+    let have: std::collections::BTreeSet<String> = needed
+        .iter()
+        .filter(|b| side.ws.bins.contains_key(*b))
+        .cloned()
+        .collect();
+    side.ws
+        .build_bins(&have, global.quiet, side.target.as_deref())
+        .with_context(|| {
+            format!("building the {name}'s binaries that perf.toml names with {{bin:NAME}}")
+        })
+}
+
+/// The criterion workloads of one side, selected by `[criterion]` and the command line.
+fn side_benches(
+    global: &GlobalOpts,
+    config: &Config,
+    side: &SideWorkspace,
+    name: &str,
+    selection: &Selection,
+) -> Result<Vec<Workload>> {
+    let mut benches =
+        super::discover_criterion(&side.ws, config, side.target.as_deref(), global.quiet)
+            .with_context(|| format!("the {name} revision's criterion benches"))?;
+    if let Some(filter) = &selection.filter {
+        benches.retain(|w| w.name.contains(filter.as_str()));
+    }
+    if let Some(t) = selection.threshold {
+        benches.iter_mut().for_each(|w| w.threshold = t);
+    }
+    Ok(benches)
+}
+
+/// The bench targets of both sides, paired by target name.
+fn pair_benches(new: Vec<Workload>, base: Vec<Workload>) -> Vec<BenchGate> {
+    let target = |w: &Workload| {
+        w.criterion
+            .as_ref()
+            .map(|c| c.target.clone())
+            .unwrap_or_default()
+    };
+    let mut gates: Vec<BenchGate> = Vec::new();
+    for w in new {
+        let t = target(&w);
+        match gates.iter_mut().find(|g| g.target == t) {
+            Some(g) => g.workloads.push(w),
+            None => gates.push(BenchGate {
+                target: t,
+                workloads: vec![w],
+                base: None,
+                base_ids: Vec::new(),
+            }),
         }
     }
+    for w in base {
+        let t = target(&w);
+        let Some(c) = w.criterion else { continue };
+        let g = match gates.iter_mut().position(|g| g.target == t) {
+            Some(i) => &mut gates[i],
+            None => {
+                gates.push(BenchGate {
+                    target: t,
+                    workloads: Vec::new(),
+                    base: None,
+                    base_ids: Vec::new(),
+                });
+                let last = gates.len() - 1;
+                &mut gates[last]
+            }
+        };
+        g.base = Some((c.exe, w.cwd));
+        g.base_ids.push(c.full_id);
+    }
+    gates
 }
 
 /// Prints the report in the chosen format (`timing` is `None` for stored comparisons), writes JUnit and GitHub outputs, and returns the

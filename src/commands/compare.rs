@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::check::{Side, Sides, measure_sides, override_threshold, report};
+use super::check::{Selection, Side, Sides, measure_sides, override_threshold, report};
 use super::{load, open_store, print_warnings, select};
 use crate::cli::{CompareArgs, GlobalOpts};
-use crate::config::{Sampling, Thresholds};
+use crate::config::Sampling;
 use crate::discover::Workload;
 use crate::gate::{GateResult, GateVerdict, apply_verdicts};
 use crate::measure::{Measured, Sample};
@@ -29,7 +29,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         format!("{} ({b_rev})", short(&b)),
     );
     if args.measure {
-        let (_, _, mut workloads) = load(global, &args.sampling)?;
+        let (_, config, mut workloads) = load(global, &args.sampling)?;
         if let Some(filter) = &args.filter {
             select(&mut workloads, filter)?;
         }
@@ -43,7 +43,12 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             base: Side::Commit(a),
             candidate,
         };
-        let (results, timing) = measure_sides(global, &ws, &repo, workloads, &sides)?;
+        let selection = Selection {
+            filter: args.filter.clone(),
+            threshold: args.output.threshold,
+        };
+        let (results, timing) =
+            measure_sides(global, &ws, &repo, &config, workloads, &sides, &selection)?;
         return report(
             global,
             &args.output,
@@ -146,24 +151,14 @@ fn samples_of(w: &WorkloadRecord) -> Vec<Sample> {
 /// A workload as far as a stored record describes it: enough for summaries and the class budget.
 fn workload_of(w: &WorkloadRecord) -> Workload {
     Workload {
-        name: w.name.clone(),
-        line: 0,
-        fixture: None,
         class: w.class,
-        class_reason: "stored".into(),
         budget: Duration::from_nanos(w.budget_ns),
         timeout: Duration::from_nanos(w.budget_ns),
-        argv: Vec::new(),
-        env: Vec::new(),
-        cwd: Default::default(),
-        thresholds: Thresholds::default(),
         sampling: Sampling {
             metric: w.metric,
             ..Sampling::default()
         },
-        threshold: crate::config::DEFAULT_THRESHOLD,
-        bins: BTreeSet::new(),
-        criterion: None,
+        ..Workload::named(&w.name)
     }
 }
 

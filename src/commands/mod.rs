@@ -3,6 +3,7 @@
 mod check;
 mod compare;
 mod history;
+mod import;
 mod init;
 mod run;
 mod show;
@@ -11,6 +12,7 @@ mod sync;
 pub use check::check;
 pub use compare::compare;
 pub use history::history;
+pub use import::import_criterion;
 pub use init::init;
 pub use run::{list, record, run};
 pub use show::show;

@@ -61,13 +61,13 @@ pub fn record(
 }
 
 /// Where a record will go, checked before anything is measured.
-struct SaveTarget {
-    store: Box<dyn Store>,
+pub(super) struct SaveTarget {
+    pub(super) store: Box<dyn Store>,
     commit: String,
     dirty: bool,
 }
 
-fn prepare_save(ws: &Workspace, config: &Config, args: &SaveArgs) -> Result<SaveTarget> {
+pub(super) fn prepare_save(ws: &Workspace, config: &Config, args: &SaveArgs) -> Result<SaveTarget> {
     let repo = Repo::discover(&ws.root)?;
     let commit = repo.head()?;
     let dirty = repo.is_dirty()?;
@@ -194,7 +194,7 @@ pub(crate) fn criterion_settings(config: &Config) -> CriterionSettings {
     }
 }
 
-fn new_record(
+pub(super) fn new_record(
     config: &Config,
     target: &SaveTarget,
     results: &[WorkloadResult],

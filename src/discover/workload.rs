@@ -36,6 +36,29 @@ pub struct Workload {
     pub criterion: Option<CriterionBench>,
 }
 
+impl Workload {
+    /// A workload known only by its name: stored results, or a benchmark only the base has.
+    pub fn named(name: &str) -> Self {
+        Workload {
+            name: name.into(),
+            line: 0,
+            fixture: None,
+            class: Class::Small,
+            class_reason: "stored".into(),
+            budget: Duration::ZERO,
+            timeout: Duration::ZERO,
+            argv: Vec::new(),
+            env: Vec::new(),
+            cwd: PathBuf::new(),
+            thresholds: Thresholds::default(),
+            sampling: Sampling::default(),
+            threshold: crate::config::DEFAULT_THRESHOLD,
+            bins: BTreeSet::new(),
+            criterion: None,
+        }
+    }
+}
+
 /// One benchmark id of a criterion bench target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CriterionBench {

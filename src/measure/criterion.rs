@@ -103,6 +103,12 @@ impl BenchSample {
         let iters: f64 = self.iters.iter().sum();
         (iters > 0.0).then(|| self.times_ns.iter().sum::<f64>() / iters)
     }
+
+    /// The median time of one iteration over the samples: unlike the mean, one sample that
+    /// the scheduler interrupted does not move it.
+    pub fn median_per_iteration(&self) -> Option<f64> {
+        crate::stats::median(&self.per_iteration())
+    }
 }
 
 /// The group of a benchmark listed by `--list`, where only the `full_id` is known: the part
@@ -295,6 +301,37 @@ pub fn read_baseline(
     Ok(out)
 }
 
+/// The names of the baselines saved under `home` (criterion's `new` included), sorted.
+pub fn baselines_in(home: &Path) -> Vec<String> {
+    let mut dirs = Vec::new();
+    find_result_dirs(home, &mut dirs, 0);
+    let mut names: Vec<String> = dirs
+        .iter()
+        .filter_map(|d| d.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn find_result_dirs(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if depth > 8 || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if path.join("benchmark.json").is_file() {
+            out.push(path);
+        } else {
+            find_result_dirs(&path, out, depth + 1);
+        }
+    }
+}
+
 /// The folders called `baseline` that hold a `benchmark.json`. Criterion's tree is at most
 /// `group/function/value/baseline`; the depth limit only guards against symlink loops.
 fn find_baseline_dirs(dir: &Path, baseline: &str, out: &mut Vec<PathBuf>, depth: usize) {
@@ -413,6 +450,7 @@ mod tests {
         assert_eq!(b.group, "parse?");
         assert_eq!(b.per_iteration(), [5.0, 7.5]);
         assert_eq!(b.mean_per_iteration(), Some(40.0 / 6.0));
+        assert_eq!(b.median_per_iteration(), Some(6.25));
         assert_eq!(read.len(), 1);
     }
 }

@@ -8,7 +8,7 @@ mod runner;
 mod sampler;
 
 pub use fake::FakeRunner;
-pub use interleave::{Look, Paired, measure_paired};
+pub use interleave::{Look, MIN_LOOK_ROUNDS, Paired, measure_paired};
 pub use process::ProcessRunner;
 pub use runner::{Exit, RunResult, RunSpec, Runner, Sample};
 pub use sampler::{Failure, Measured, measure};

@@ -92,7 +92,8 @@ pub fn budget_cell(r: &GateResult) -> String {
             .map(|b| b.limit)
             .collect();
         format!("OVER ({})", limits.join(", "))
-    } else if r.candidate.samples.is_empty() {
+    } else if r.candidate.samples.is_empty() || r.candidate.workload.criterion.is_some() {
+        // Criterion benchmarks have no duration budget.
         "-".into()
     } else {
         "ok".into()
@@ -125,6 +126,9 @@ pub fn failure_line(r: &GateResult, strict: bool) -> Option<String> {
 }
 
 pub fn metric_word(r: &GateResult) -> &'static str {
+    if r.candidate.workload.criterion.is_some() {
+        return "iteration";
+    }
     match r.metric {
         crate::config::Metric::Wall => "wall",
         crate::config::Metric::Cpu => "cpu",

@@ -1,12 +1,17 @@
 //! The gate: base and candidate measured now, interleaved, and judged with the statistics of
 //! `stats::compare`, with false discovery control across every workload of the check.
 
+mod criterion;
+
+pub use criterion::{BenchGate, run_bench_gate};
+
 use serde::Serialize;
 
 use crate::config::Metric;
 use crate::discover::Workload;
 use crate::errors::MeasureError;
 use crate::fnv::fnv1a;
+use crate::measure::criterion::CriterionSettings;
 use crate::measure::{Look, Measured, RunSpec, Runner, Sample, measure, measure_paired};
 use crate::pipeline::{WorkloadResult, evaluate};
 use crate::report::Progress;
@@ -137,6 +142,24 @@ pub fn run_gate(
     runner: &mut dyn Runner,
     progress: &mut Progress,
 ) -> Result<(Vec<GateResult>, GateTiming), MeasureError> {
+    run_gate_with_benches(workloads, Vec::new(), None, runner, progress)
+}
+
+/// What the criterion part of a check measures, and how.
+pub struct BenchPlan<'a> {
+    pub settings: CriterionSettings,
+    pub sampling: &'a crate::config::Sampling,
+}
+
+/// `run_gate` with criterion bench targets as well: commands first, then benchmarks, and the
+/// false discovery control over all of them together.
+pub fn run_gate_with_benches(
+    workloads: Vec<GateWorkload>,
+    benches: Vec<BenchGate>,
+    plan: Option<BenchPlan>,
+    runner: &mut dyn Runner,
+    progress: &mut Progress,
+) -> Result<(Vec<GateResult>, GateTiming), MeasureError> {
     let started = std::time::Instant::now();
     let mut counting = Counting {
         inner: runner,
@@ -233,6 +256,15 @@ pub fn run_gate(
             comparison,
             verdict,
         });
+    }
+    if let Some(plan) = plan {
+        results.extend(run_bench_gate(
+            benches,
+            &plan.settings,
+            plan.sampling,
+            runner,
+            progress,
+        )?);
     }
     apply_verdicts(&mut results);
     let timing = GateTiming {
