@@ -23,7 +23,6 @@ pub fn import_criterion(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let (ws, config, workloads) = load(global, &SamplingArgs::default())?;
-    let target = prepare_save(&ws, &config, &args.save)?;
     let dir = match (&args.dir, std::env::var_os("CRITERION_HOME")) {
         (Some(d), _) => std::env::current_dir()?.join(d),
         (None, Some(home)) if !home.is_empty() => PathBuf::from(home),
@@ -78,6 +77,8 @@ pub fn import_criterion(
             dir.display()
         );
     }
+    // Checked last: nothing above writes, and a bad argument must not create the store.
+    let target = prepare_save(&ws, &config, &args.save)?;
     let record = new_record(
         &config,
         &target,

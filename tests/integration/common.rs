@@ -99,6 +99,23 @@ pub fn result<'a>(results: &'a [serde_json::Value], name: &str) -> &'a serde_jso
         .unwrap_or_else(|| panic!("no result for {name}"))
 }
 
+/// Copies a fixture folder, leaving out its `target`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
 /// A TOML string literal for a path.
 pub fn toml_str(p: &Path) -> String {
     format!("{:?}", p.to_string_lossy())

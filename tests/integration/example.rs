@@ -2,23 +2,7 @@
 
 use std::path::Path;
 
-use crate::common::{cargo_perf, fixture_target_dir, json_results, repo, result};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() == "target" {
-            continue;
-        }
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
+use crate::common::{cargo_perf, copy_dir, fixture_target_dir, json_results, repo, result};
 
 fn example() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@
 mod bad_input;
 mod budgets;
 mod common;
+mod criterion;
 mod example;
 mod gate;
 mod git;
