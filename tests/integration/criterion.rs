@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::{cargo_perf, copy_dir, fixture_target_dir, json_results, repo, result};
-use crate::git::{commit_all, init_and_commit};
+use crate::git::init_and_commit;
 
 /// Short criterion settings: the tests check identities, files and verdicts, not precision.
 const QUICK: &str =
