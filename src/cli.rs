@@ -155,9 +155,53 @@ pub enum Command {
     )]
     Sync(SyncArgs),
 
+    /// The release report: trends, change points and budgets between two revisions.
+    #[command(
+        after_help = "Reads the records along the first-parent path from --from to --to (both \
+                            included) for one machine, finds the commits where each workload's level \
+                            moved, and renders the report from templates/ (report.md.j2, \
+                            report.html.j2; --templates DIR to restyle). The HTML report is one \
+                            self-contained file with an SVG chart per workload.\n\n\
+                            Examples:\n  cargo perf report\n  \
+                            cargo perf report --from v1.2.0 --to v1.3.0 --format html -o report.html\n  \
+                            cargo perf report --format json --machine 0123456789abcdef"
+    )]
+    Report(ReportArgs),
+
     /// Turn results you already have into a record for HEAD.
     #[command(subcommand)]
     Import(ImportCmd),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFileFormat {
+    Markdown,
+    Html,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The older end [default: the newest tag reachable from --to, else the first commit].
+    #[arg(long, value_name = "REV")]
+    pub from: Option<String>,
+    /// The newer end.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub to: String,
+    /// Whose records: `this` or a machine key [default: this machine, or the machine with the
+    /// most records on the path when this one has none].
+    #[arg(long, value_name = "MACHINE", value_parser = parse_machine)]
+    pub machine: Option<MachineFilter>,
+    #[arg(long, value_enum, default_value_t = ReportFileFormat::Markdown)]
+    pub format: ReportFileFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// A folder with report.md.j2 and/or report.html.j2 to use instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]

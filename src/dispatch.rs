@@ -69,6 +69,7 @@ fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
         Command::Check(args) => commands::check(global, args, out),
         Command::Compare(args) => commands::compare(global, args, out),
         Command::Init => commands::init(global, out),
+        Command::Report(args) => commands::report(global, args, out),
         Command::Import(ImportCmd::Criterion(args)) => {
             commands::import_criterion(global, args, out)
         }

@@ -162,6 +162,8 @@ pub struct Config {
     pub sampling: Sampling,
     /// Whether the file exists: without one, only criterion benchmarks are discovered.
     pub exists: bool,
+    /// `[defaults] threshold`, or the built-in one.
+    pub threshold: f64,
 }
 
 /// `[criterion]`, resolved.
@@ -333,6 +335,7 @@ pub fn resolve_text(
         criterion,
         sampling: overrides.to_complete(&defaults),
         exists: true,
+        threshold: raw.defaults.threshold.unwrap_or(DEFAULT_THRESHOLD),
     })
 }
 
@@ -348,6 +351,7 @@ pub fn absent(path: &Path, root: &Path, overrides: &SamplingOverrides) -> Config
         criterion: CriterionConfig::default(),
         sampling: overrides.to_complete(&Sampling::default()),
         exists: false,
+        threshold: DEFAULT_THRESHOLD,
     }
 }
 

@@ -6,6 +6,7 @@ mod json;
 mod junit;
 mod markdown;
 mod progress;
+pub mod release;
 mod store;
 
 use std::io::{self, Write};

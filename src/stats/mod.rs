@@ -2,6 +2,7 @@
 
 mod bootstrap;
 mod budget;
+pub mod changepoint;
 mod compare;
 mod summary;
 

@@ -3,7 +3,7 @@
 //!
 //! Reading every note is slow (10,000 notes of 50 workloads are ~450 MB of JSON, most of it raw
 //! samples, behind git's delta chains: 8 s through libgit2). The index is a cache beside the
-//! notes, in `<git dir>/cargo-perf/index-v1/`:
+//! notes, in `<git dir>/cargo-perf/index-v2/`:
 //!
 //! - `keys.jsonl`: the content keys already indexed (a note's blob id), each with the warnings
 //!   its lines gave, so they are repeated on every read;
@@ -46,6 +46,14 @@ pub struct Point {
     pub max_rss_bytes: Option<u64>,
     #[serde(default)]
     pub throughput: Option<crate::measure::criterion::Throughput>,
+    #[serde(default)]
+    pub p99_ns: Option<f64>,
+    /// The class budget (0: none, as for criterion benchmarks).
+    #[serde(default)]
+    pub budget_ns: u64,
+    /// `command` or `criterion`.
+    #[serde(default)]
+    pub kind: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -162,6 +170,9 @@ fn extract(
                 cpu_median_ns: s.cpu_ns.as_ref().map(|x| x.median),
                 max_rss_bytes: s.max_rss_bytes,
                 throughput: s.throughput,
+                p99_ns: s.wall_ns.as_ref().map(|x| x.p99),
+                budget_ns: w.budget_ns,
+                kind: w.kind,
             });
         }
     }

@@ -176,6 +176,7 @@ impl Store for NotesStore {
     }
 
     fn index_dir(&self) -> Option<PathBuf> {
-        Some(self.common_dir.join("cargo-perf").join("index-v1"))
+        // v2: points carry p99, the budget and the kind (for `report`).
+        Some(self.common_dir.join("cargo-perf").join("index-v2"))
     }
 }

@@ -136,6 +136,10 @@ pub struct MachineKey {
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkloadLite {
     pub name: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub budget_ns: u64,
     pub status: Status,
     pub summary: StoredSummary,
 }

@@ -158,6 +158,37 @@ impl Repo {
         Ok(out)
     }
 
+    /// The author's name of a commit.
+    pub fn author(&self, commit: &str) -> String {
+        Oid::from_str(commit)
+            .ok()
+            .and_then(|oid| self.repo.find_commit(oid).ok())
+            .map(|c| String::from_utf8_lossy(c.author().name_bytes()).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The newest tag reachable from `commit` (as `git describe --tags --abbrev=0`), and the
+    /// commit it points to; `None` when no tag is reachable.
+    pub fn latest_tag(&self, commit: &str) -> Result<Option<(String, String)>, StoreError> {
+        let oid = Oid::from_str(commit).map_err(|e| StoreError::git("parsing a commit id", e))?;
+        let object = self
+            .repo
+            .find_object(oid, None)
+            .map_err(|e| StoreError::git("reading a commit", e))?;
+        let mut opts = git2::DescribeOptions::new();
+        opts.describe_tags();
+        let Ok(describe) = object.describe(&opts) else {
+            return Ok(None);
+        };
+        let mut format = git2::DescribeFormatOptions::new();
+        format.abbreviated_size(0);
+        let name = describe
+            .format(Some(&format))
+            .map_err(|e| StoreError::git("describing a commit", e))?;
+        let target = self.resolve(&format!("refs/tags/{name}^{{commit}}"))?;
+        Ok(Some((name, target)))
+    }
+
     /// The first line of a commit's message.
     pub fn subject(&self, commit: &str) -> String {
         Oid::from_str(commit)

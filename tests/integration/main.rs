@@ -8,6 +8,7 @@ mod criterion;
 mod example;
 mod gate;
 mod git;
+mod report;
 mod runner;
 mod simulation;
 mod store;

@@ -1,0 +1,194 @@
+//! `cargo perf report`: the release report between two revisions.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+
+use super::{open_store, print_warnings};
+use crate::cli::{GlobalOpts, MachineFilter, ReportArgs, ReportFileFormat};
+use crate::config::{self, Config, DEFAULT_THRESHOLD, MANIFEST_NAME, SamplingOverrides};
+use crate::discover::CRITERION_PREFIX;
+use crate::errors::exit_codes;
+use crate::report::release::{CommitInfo, Format, Input, build, render};
+use crate::store::{Machine, Repo, points, short};
+use crate::workspace::Workspace;
+
+pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Result<i32> {
+    let ws = Workspace::load(global.manifest_path.as_deref())?;
+    let repo = Repo::discover(&ws.root)?;
+    let path = ws.root.join(MANIFEST_NAME);
+    let config = path
+        .is_file()
+        .then(|| config::load(&path, &ws.root, &SamplingOverrides::default()))
+        .transpose()?;
+    let store = open_store(&repo, &ws, args.store.store.as_ref(), config.as_ref())?;
+    if args.machine == Some(MachineFilter::Any) {
+        bail!(
+            "a report is for one machine: pass `--machine this` or a machine key (`cargo perf \
+             history --machine any` shows the keys that have records)"
+        );
+    }
+
+    let to = repo.resolve(&args.to)?;
+    let (from, from_rev) = match &args.from {
+        Some(rev) => (repo.resolve(rev)?, rev.clone()),
+        None => {
+            // From the newest tag; when `to` is that tag, from the tag before it.
+            let tag = match repo.latest_tag(&to)? {
+                Some((name, commit)) if commit == to => match repo.parent(&to).ok() {
+                    Some(parent) => repo.latest_tag(&parent)?,
+                    None => Some((name, commit)),
+                },
+                other => other,
+            };
+            match tag {
+                Some((name, commit)) => (commit, name),
+                None => {
+                    let walk = repo.first_parent(&to, usize::MAX)?;
+                    let root = walk.last().cloned().unwrap_or_else(|| to.clone());
+                    (
+                        root.clone(),
+                        format!("{} (first commit; no tag)", short(&root)),
+                    )
+                }
+            }
+        }
+    };
+    let mut walk = Vec::new();
+    for commit in repo.first_parent(&to, usize::MAX)? {
+        let done = commit == from;
+        walk.push(commit);
+        if done {
+            break;
+        }
+    }
+    if walk.last() != Some(&from) {
+        bail!(
+            "{from_rev} ({}) is not on the first-parent history of {} ({}); pass a --from that is",
+            short(&from),
+            args.to,
+            short(&to)
+        );
+    }
+
+    let keys = store.content_keys()?;
+    let on_path: HashMap<String, String> = walk
+        .iter()
+        .filter_map(|c| keys.get(c).map(|k| (c.clone(), k.clone())))
+        .collect();
+    let (mut by_key, warnings) = points(store.as_ref(), &on_path, &walk, "")?;
+    print_warnings(&warnings);
+
+    // Oldest first.
+    walk.reverse();
+    let mut found = Vec::new();
+    for (i, commit) in walk.iter().enumerate() {
+        if let Some(ps) = on_path.get(commit).and_then(|k| by_key.remove(k)) {
+            found.extend(ps.into_iter().map(|p| (i, p)));
+        }
+    }
+    let this = Machine::current().key;
+    let mut per_machine: BTreeMap<String, std::collections::BTreeSet<usize>> = BTreeMap::new();
+    for (i, p) in &found {
+        per_machine.entry(p.machine.clone()).or_default().insert(*i);
+    }
+    let (machine, note) = match &args.machine {
+        Some(MachineFilter::Key(k)) => (k.clone(), "chosen with --machine".to_owned()),
+        Some(_) => (this.clone(), "this machine".to_owned()),
+        None if per_machine.contains_key(&this) || per_machine.is_empty() => {
+            (this.clone(), "this machine".to_owned())
+        }
+        None => {
+            let (key, commits) = per_machine
+                .iter()
+                .max_by_key(|(_, c)| c.len())
+                .map(|(k, c)| (k.clone(), c.len()))
+                .unwrap_or_default();
+            (
+                key,
+                format!(
+                    "the machine with the most records here ({commits} commits); this machine \
+                     ({this}) has none"
+                ),
+            )
+        }
+    };
+    found.retain(|(_, p)| p.machine == machine);
+    if found.is_empty() {
+        let others: Vec<String> = per_machine.keys().cloned().collect();
+        bail!(
+            "no records of machine {machine} on the {} commits from {from_rev} ({}) to {} ({}); {}",
+            walk.len(),
+            short(&from),
+            args.to,
+            short(&to),
+            if others.is_empty() {
+                "store some with `cargo perf record` (or pass --store)".to_owned()
+            } else {
+                format!(
+                    "machines with records there: {}; pass one with --machine",
+                    others.join(", ")
+                )
+            }
+        );
+    }
+
+    let commits: Vec<CommitInfo> = walk
+        .iter()
+        .map(|c| CommitInfo {
+            id: c.clone(),
+            short: short(c).to_owned(),
+            subject: repo.subject(c),
+            author: repo.author(c),
+        })
+        .collect();
+    let threshold = |name: &str| threshold_of(config.as_ref(), name);
+    let report = build(Input {
+        from_rev,
+        to_rev: args.to.clone(),
+        commits,
+        points: found,
+        machine,
+        machine_note: note,
+        threshold: &threshold,
+    });
+    let format = match args.format {
+        ReportFileFormat::Markdown => Format::Markdown,
+        ReportFileFormat::Html => Format::Html,
+        ReportFileFormat::Json => Format::Json,
+    };
+    let text = render(&report, format, args.templates.as_deref()).map_err(anyhow::Error::msg)?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text)
+                .with_context(|| format!("writing the report to {}", path.display()))?;
+            if !global.quiet {
+                eprintln!(
+                    "Wrote the report ({} workloads, {} commits) to {}",
+                    report.workloads.len(),
+                    report.commits,
+                    path.display()
+                );
+            }
+        }
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(exit_codes::OK)
+}
+
+/// The practical threshold of a stored workload, from perf.toml: its `[[workload]]` (names
+/// expanded per fixture start with it), `[criterion]`, or the default.
+fn threshold_of(config: Option<&Config>, name: &str) -> f64 {
+    let Some(config) = config else {
+        return DEFAULT_THRESHOLD;
+    };
+    if name.starts_with(CRITERION_PREFIX) {
+        return config.criterion.threshold_for(name);
+    }
+    config
+        .workloads
+        .iter()
+        .find(|w| name == w.name || name.starts_with(&format!("{}/", w.name)))
+        .map_or(config.threshold, |w| w.threshold)
+}
