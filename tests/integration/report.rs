@@ -314,3 +314,126 @@ fn bad_ranges_and_machines_are_clear_errors() {
     assert_eq!(r["machine"], MACHINE);
     assert!(r["machine_note"].as_str().unwrap().contains("most records"));
 }
+
+/// The headless Chromium of Debian's `chromium` package, or `None` (the test says why it skips).
+fn chromium() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| [d.join("chromium"), d.join("chromium-browser")])
+        .find(|p| p.is_file())
+}
+
+/// Chromium with the flags this machine needs (no sandbox as root, no background networking,
+/// which stalls on refused connections) and a fresh profile.
+fn headless(chromium: &Path, profile: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}
+
+/// The HTML report in a real browser: the charts are drawn (every SVG has a size, its median
+/// line and band have points on screen), a screenshot is taken, and the `<script>` in a
+/// workload name and a commit subject never runs.
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let Some(chromium) = chromium() else {
+        eprintln!(
+            "skipping the_html_report_renders_in_headless_chromium: chromium is not installed \
+             (apt-get install chromium; .ci/run installs it)"
+        );
+        return;
+    };
+    let evil = "<script>window.__xss = 'name'</script>";
+    let (s, store_dir) = history(Some(evil), "<script>window.__xss = 'subject'</script>");
+    let store = store_dir.path();
+    let work = tempfile::tempdir().unwrap();
+    let html_path = work.path().join("report.html");
+    report(
+        &s,
+        store,
+        &[
+            "--format",
+            "html",
+            "-o",
+            html_path.to_str().unwrap(),
+            "--machine",
+            MACHINE,
+        ],
+    )
+    .success();
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    // A probe appended by the test (the report itself has no script): it measures what the
+    // browser drew and whether any script of the report ran.
+    let probe = r#"<script>
+      const svgs = [...document.querySelectorAll('svg.chart')];
+      const size = e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; };
+      document.body.insertAdjacentHTML('beforeend', '<pre id="probe">' + JSON.stringify({
+        charts: svgs.map(s => ({svg: size(s),
+          median: size(s.querySelector('.median')), band: size(s.querySelector('.band')),
+          marks: s.querySelectorAll('.mark').length})),
+        scripts: document.scripts.length,
+        xss: window.__xss || null,
+      }) + '</pre>');
+    </script>"#;
+    let probe_path = work.path().join("probe.html");
+    std::fs::write(
+        &probe_path,
+        html.replace("</body>", &format!("{probe}</body>")),
+    )
+    .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let out = headless(&chromium, profile.path())
+        .arg("--dump-dom")
+        .arg(format!("file://{}", probe_path.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.rfind("<pre id=\"probe\">").unwrap_or_else(|| {
+        panic!(
+            "no probe output; chromium said: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let json = &dom[start + 16..];
+    let json = &json[..json.find("</pre>").unwrap()];
+    let json = json.replace("&quot;", "\"").replace("&amp;", "&");
+    let probe: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(probe["xss"], Value::Null, "a script from user text ran");
+    assert_eq!(probe["scripts"], 1, "only the probe is a script");
+    let charts = probe["charts"].as_array().unwrap();
+    assert_eq!(charts.len(), 4, "a chart per workload: {probe}");
+    for c in charts {
+        for part in ["svg", "median", "band"] {
+            let (w, h) = (c[part][0].as_f64().unwrap(), c[part][1].as_f64().unwrap());
+            assert!(w > 100.0 && h > 10.0, "{part} is {w}x{h}: {probe}");
+        }
+    }
+    assert!(
+        charts.iter().any(|c| c["marks"] == 2),
+        "parse's two change points: {probe}"
+    );
+
+    let shot = work.path().join("report.png");
+    let status = headless(&chromium, profile.path())
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1200,1600")
+        .arg(format!("file://{}", html_path.display()))
+        .output()
+        .unwrap();
+    let png = std::fs::read(&shot)
+        .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&status.stderr)));
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    assert_eq!(width, 1200);
+    // A blank page compresses to a few kilobytes; text, tables and charts do not.
+    assert!(png.len() > 30_000, "the screenshot is {} bytes", png.len());
+}
