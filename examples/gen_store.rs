@@ -6,7 +6,8 @@
 //! commits on `main`; each of the first COMMITS has one record of WORKLOADS workloads
 //! (`w00`, `w01`, ...) of 10 samples each, measured on this machine; the newest UNRECORDED
 //! commits have none, so that looking up the nearest recorded ancestor has to walk. Defaults:
-//! 10,000 commits, 50 workloads, 50 unrecorded. Everything is written in one `git fast-import`
+//! 10,000 commits, 50 workloads, 50 unrecorded. Every fifth workload steps up 20 % at commit
+//! 300 + 7 w. Everything is written in one `git fast-import`
 //! stream; the samples are seeded, so the store is the same every time.
 
 use std::io::Write;
@@ -133,8 +134,11 @@ fn record(
 ) -> Record {
     let workloads = (0..workloads)
         .map(|w| {
-            // Each workload has its own level, with a step every 1,000 commits and 3 % noise.
-            let level = 1e6 * (1.0 + w as f64) * (1.0 + 0.05 * (i / 1000) as f64);
+            // Each workload has its own level, with a step every 1,000 commits and 3 % noise;
+            // every fifth workload also steps up 20 % at commit 300 + 7 w (so that a report
+            // over the first 1,000 commits has change points to find).
+            let own_step = if w % 5 == 0 && i >= 300 + 7 * w { 1.2 } else { 1.0 };
+            let level = 1e6 * (1.0 + w as f64) * (1.0 + 0.05 * (i / 1000) as f64) * own_step;
             let wall: Vec<u64> = (0..10)
                 .map(|_| (level * (1.0 + 0.03 * (rng.f64() - 0.5))) as u64)
                 .collect();
