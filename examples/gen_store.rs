@@ -137,7 +137,11 @@ fn record(
             // Each workload has its own level, with a step every 1,000 commits and 3 % noise;
             // every fifth workload also steps up 20 % at commit 300 + 7 w (so that a report
             // over the first 1,000 commits has change points to find).
-            let own_step = if w % 5 == 0 && i >= 300 + 7 * w { 1.2 } else { 1.0 };
+            let own_step = if w % 5 == 0 && i >= 300 + 7 * w {
+                1.2
+            } else {
+                1.0
+            };
             let level = 1e6 * (1.0 + w as f64) * (1.0 + 0.05 * (i / 1000) as f64) * own_step;
             let wall: Vec<u64> = (0..10)
                 .map(|_| (level * (1.0 + 0.03 * (rng.f64() - 0.5))) as u64)

@@ -192,6 +192,8 @@ pub struct ReportArgs {
     /// most records on the path when this one has none].
     #[arg(long, value_name = "MACHINE", value_parser = parse_machine)]
     pub machine: Option<MachineFilter>,
+    /// Markdown (for a release page), one self-contained HTML file with charts, or JSON (the
+    /// templates' context; also with --message-format json).
     #[arg(long, value_enum, default_value_t = ReportFileFormat::Markdown)]
     pub format: ReportFileFormat,
     /// Write the report to this file instead of standard output.

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::{Context, Result, bail};
 
 use super::{open_store, print_warnings};
-use crate::cli::{GlobalOpts, MachineFilter, ReportArgs, ReportFileFormat};
+use crate::cli::{GlobalOpts, MachineFilter, MessageFormat, ReportArgs, ReportFileFormat};
 use crate::config::{self, Config, DEFAULT_THRESHOLD, MANIFEST_NAME, SamplingOverrides};
 use crate::discover::CRITERION_PREFIX;
 use crate::errors::exit_codes;
@@ -154,6 +154,7 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
         threshold: &threshold,
     });
     let format = match args.format {
+        ReportFileFormat::Markdown if global.message_format == MessageFormat::Json => Format::Json,
         ReportFileFormat::Markdown => Format::Markdown,
         ReportFileFormat::Html => Format::Html,
         ReportFileFormat::Json => Format::Json,
