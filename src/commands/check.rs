@@ -209,6 +209,8 @@ pub struct Selection {
 pub struct SideWorkspace {
     ws: Workspace,
     target: Option<PathBuf>,
+    /// `the base revision abc1234`, for errors.
+    label: Option<String>,
 }
 
 /// The workspace of one side: the working tree as it is, or a commit checked out in a worktree
@@ -224,6 +226,7 @@ fn side_workspace(
         return Ok(SideWorkspace {
             ws: ws.clone(),
             target: None,
+            label: None,
         });
     };
     let workdir = repo
@@ -255,6 +258,7 @@ fn side_workspace(
         );
     }
     Ok(SideWorkspace {
+        label: Some(format!("the {name} revision {}", short(commit))),
         ws: side_ws,
         target: Some(
             ws.target_dir
@@ -278,8 +282,11 @@ fn build_side(
         .collect();
     side.ws
         .build_bins(&have, global.quiet, side.target.as_deref())
-        .with_context(|| {
-            format!("building the {name}'s binaries that perf.toml names with {{bin:NAME}}")
+        .with_context(|| match &side.label {
+            Some(label) => format!("building {label}"),
+            None => {
+                format!("building the {name}'s binaries that perf.toml names with {{bin:NAME}}")
+            }
         })
 }
 
@@ -293,7 +300,10 @@ fn side_benches(
 ) -> Result<Vec<Workload>> {
     let mut benches =
         super::discover_criterion(&side.ws, config, side.target.as_deref(), global.quiet)
-            .with_context(|| format!("the {name} revision's criterion benches"))?;
+            .with_context(|| match &side.label {
+                Some(label) => format!("the criterion benches of {label}"),
+                None => format!("the {name}'s criterion benches"),
+            })?;
     if let Some(filter) = &selection.filter {
         benches.retain(|w| w.name.contains(filter.as_str()));
     }
