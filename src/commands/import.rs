@@ -8,14 +8,13 @@ use anyhow::{Result, bail};
 use serde_json::json;
 
 use super::load;
-use super::run::{new_record, prepare_save};
+use super::run::{new_record, prepare_save, store_record};
 use crate::cli::{GlobalOpts, ImportCriterionArgs, MessageFormat, SamplingArgs};
 use crate::discover::Workload;
 use crate::errors::exit_codes;
 use crate::measure::criterion::{baselines_in, read_baseline};
 use crate::pipeline::evaluate_criterion;
-use crate::report::JSON_SCHEMA_VERSION;
-use crate::store::{refresh, short};
+use crate::store::short;
 
 pub fn import_criterion(
     global: &GlobalOpts,
@@ -85,29 +84,25 @@ pub fn import_criterion(
         &results,
         format!("{:016x}", fastrand::u64(..)),
     );
-    target.store.append(&record)?;
-    if let Err(e) = refresh(target.store.as_ref(), std::slice::from_ref(&record.commit)) {
-        eprintln!("warning: updating the history index: {e}");
-    }
-    let where_ = target.store.describe();
-    match global.message_format {
-        MessageFormat::Json => writeln!(
+    let where_ = store_record(
+        global,
+        &target,
+        &record,
+        json!({"imported": results.len()}),
+        out,
+    )?;
+    if global.message_format == MessageFormat::Human {
+        writeln!(
             out,
-            "{}",
-            json!({"reason": "record-stored", "schema": JSON_SCHEMA_VERSION,
-                   "run_id": record.run_id, "commit": record.commit, "dirty": record.dirty,
-                   "store": where_, "imported": results.len()})
-        )?,
-        MessageFormat::Human => writeln!(
-            out,
-            "Imported {} criterion benchmarks from {} (baseline `{}`) as record {} for commit {}{} in {where_}",
+            "Imported {} criterion benchmarks from {} (baseline `{}`) as record {} for commit {}{} \
+             in {where_}",
             results.len(),
             dir.display(),
             args.baseline,
             record.run_id,
             short(&record.commit),
             if record.dirty { " (dirty)" } else { "" }
-        )?,
+        )?;
     }
     Ok(exit_codes::OK)
 }

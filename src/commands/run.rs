@@ -142,31 +142,45 @@ fn measure(
 
     if let Some(target) = target {
         let record = new_record(&config, &target, &results, run_id);
-        target.store.append(&record)?;
-        // Keeps `history` fast: only the note just written needs indexing. The record is stored
-        // whatever happens here, so a failure is only a warning.
-        if let Err(e) = refresh(target.store.as_ref(), std::slice::from_ref(&record.commit)) {
-            eprintln!("warning: updating the history index: {e}");
-        }
-        let where_ = target.store.describe();
-        match global.message_format {
-            MessageFormat::Json => writeln!(
-                out,
-                "{}",
-                json!({"reason": "record-stored", "schema": JSON_SCHEMA_VERSION,
-                       "run_id": record.run_id, "commit": record.commit, "dirty": record.dirty,
-                       "store": where_})
-            )?,
-            MessageFormat::Human if !global.quiet || global.verbose > 0 => eprintln!(
+        let where_ = store_record(global, &target, &record, json!({}), out)?;
+        if global.message_format == MessageFormat::Human && (!global.quiet || global.verbose > 0) {
+            eprintln!(
                 "Stored record {} for commit {}{} in {where_}",
                 record.run_id,
                 short(&record.commit),
                 if record.dirty { " (dirty)" } else { "" }
-            ),
-            MessageFormat::Human => {}
+            );
         }
     }
     Ok(code)
+}
+
+/// Appends `record` to the store, indexes it, and with JSON output prints its `record-stored`
+/// object (with the fields of `extra` added). Returns where it went, for people.
+pub(super) fn store_record(
+    global: &GlobalOpts,
+    target: &SaveTarget,
+    record: &Record,
+    extra: serde_json::Value,
+    out: &mut dyn Write,
+) -> Result<String> {
+    target.store.append(record)?;
+    // Keeps `history` fast: only the note just written needs indexing. The record is stored
+    // whatever happens here, so a failure is only a warning.
+    if let Err(e) = refresh(target.store.as_ref(), std::slice::from_ref(&record.commit)) {
+        eprintln!("warning: updating the history index: {e}");
+    }
+    let where_ = target.store.describe();
+    if global.message_format == MessageFormat::Json {
+        let mut line = json!({"reason": "record-stored", "schema": JSON_SCHEMA_VERSION,
+                              "run_id": record.run_id, "commit": record.commit,
+                              "dirty": record.dirty, "store": where_});
+        if let (Some(line), Some(extra)) = (line.as_object_mut(), extra.as_object()) {
+            line.extend(extra.clone());
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(where_)
 }
 
 fn build_bins(ws: &Workspace, workloads: &mut [Workload], quiet: bool) -> Result<()> {

@@ -19,6 +19,16 @@ pub fn fixture_target_dir() -> PathBuf {
     base.join("fixture-builds")
 }
 
+/// Tests that build a fixture crate into the shared target dir and measure it take turns:
+/// copies of one crate in one target dir get the same executable names (a parallel build would
+/// replace the executable another test is measuring), and the gate's tests need a machine that
+/// is not also running another test's benchmarks.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub fn measuring() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// `perf-helper` (fixtures/helpers), built once per test run.
 pub fn helper() -> &'static Path {
     static HELPER: OnceLock<PathBuf> = OnceLock::new();

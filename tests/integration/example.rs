@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use crate::common::{cargo_perf, copy_dir, fixture_target_dir, json_results, repo, result};
+use crate::common::{
+    cargo_perf, copy_dir, fixture_target_dir, json_results, measuring, repo, result,
+};
 
 fn example() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -22,6 +24,7 @@ fn in_example(dir: &Path, args: &[&str]) -> assert_cmd::Command {
 
 #[test]
 fn list_classifies_the_three_projects() {
+    let _turn = measuring();
     let dir = example();
     let a = in_example(dir.path(), &["list", "--message-format", "json"])
         .assert()
@@ -47,6 +50,7 @@ fn list_classifies_the_three_projects() {
 
 #[test]
 fn run_builds_the_bin_and_measures_every_fixture() {
+    let _turn = measuring();
     let dir = example();
     let a = in_example(
         dir.path(),
@@ -83,6 +87,7 @@ fn run_builds_the_bin_and_measures_every_fixture() {
 
 #[test]
 fn a_bin_that_does_not_build_is_a_tool_error() {
+    let _turn = measuring();
     let dir = example();
     std::fs::write(
         dir.path().join("src/main.rs"),
@@ -167,6 +172,7 @@ fn slow_down_json(dir: &Path) {
 
 #[test]
 fn check_a_a_is_unchanged_and_passes() {
+    let _turn = measuring();
     let dir = example_repo("");
     std::fs::write(
         dir.path().join("NOTES.md"),
@@ -196,6 +202,7 @@ fn check_a_a_is_unchanged_and_passes() {
 
 #[test]
 fn check_finds_a_fifteen_percent_slowdown_in_that_workload_only() {
+    let _turn = measuring();
     // A third workload reaches the binary through the environment: `{bin:NAME}` in `env` must
     // resolve per side too, or both sides would run the candidate.
     let via_env = "[[workload]]\nname = \"via-env\"\ncommand = [\"sh\", \"-c\", \"exec \\\"$ANALYSE\\\" --json \\\"$0\\\"\", \"{fixture}\"]\n\
@@ -240,6 +247,7 @@ fn check_finds_a_fifteen_percent_slowdown_in_that_workload_only() {
 
 #[test]
 fn check_fails_on_a_budget_breach() {
+    let _turn = measuring();
     let dir = example_repo("[budgets]\nlarge = \"1ms\"\n");
     std::fs::write(dir.path().join("NOTES.md"), "x\n").unwrap();
     crate::git::commit_all(dir.path(), "docs only");
@@ -250,6 +258,7 @@ fn check_fails_on_a_budget_breach() {
 
 #[test]
 fn check_against_a_base_that_does_not_build_exits_2_with_cargos_error() {
+    let _turn = measuring();
     let dir = example_repo("");
     let main = dir.path().join("src/main.rs");
     let good = std::fs::read_to_string(&main).unwrap();

@@ -115,6 +115,23 @@ fn report(s: &Scratch, store: &Path, args: &[&str]) -> assert_cmd::assert::Asser
     cmd.assert()
 }
 
+/// `report --format html -o path` for the test machine.
+fn html_report(s: &Scratch, store: &Path, path: &Path) {
+    report(
+        s,
+        store,
+        &[
+            "--format",
+            "html",
+            "-o",
+            path.to_str().unwrap(),
+            "--machine",
+            MACHINE,
+        ],
+    )
+    .success();
+}
+
 fn stdout(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }
@@ -226,19 +243,7 @@ fn user_text_is_escaped_in_html_and_markdown() {
     let (s, store_dir) = history(Some(evil), "<script>alert('subject')</script> speed-up");
     let store = store_dir.path();
     let out = s.path().join("report.html");
-    report(
-        &s,
-        store,
-        &[
-            "--format",
-            "html",
-            "-o",
-            out.to_str().unwrap(),
-            "--machine",
-            MACHINE,
-        ],
-    )
-    .success();
+    html_report(&s, store, &out);
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(!html.contains("<script"), "a raw <script> in the HTML");
     assert!(
@@ -261,31 +266,13 @@ fn templates_can_be_replaced() {
         "{% for w in workloads %}{{ w.name }}={{ w.change_points|length }};{% endfor %}",
     )
     .unwrap();
-    let a = report(
-        &s,
-        store,
-        &[
-            "--machine",
-            MACHINE,
-            "--templates",
-            dir.path().to_str().unwrap(),
-        ],
-    )
-    .success();
+    let templates = dir.path().to_str().unwrap();
+    let args = ["--machine", MACHINE, "--templates", templates];
+    let a = report(&s, store, &args).success();
     assert_eq!(stdout(&a), "grow=1;parse=2;steady=0;");
     // A broken template is an error naming the file, exit 2.
     std::fs::write(dir.path().join("report.md.j2"), "{% for %}").unwrap();
-    let a = report(
-        &s,
-        store,
-        &[
-            "--machine",
-            MACHINE,
-            "--templates",
-            dir.path().to_str().unwrap(),
-        ],
-    )
-    .code(2);
+    let a = report(&s, store, &args).code(2);
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(err.contains("report.md.j2"), "{err}");
 }
@@ -357,19 +344,7 @@ fn the_html_report_renders_in_headless_chromium() {
     let store = store_dir.path();
     let work = tempfile::tempdir().unwrap();
     let html_path = work.path().join("report.html");
-    report(
-        &s,
-        store,
-        &[
-            "--format",
-            "html",
-            "-o",
-            html_path.to_str().unwrap(),
-            "--machine",
-            MACHINE,
-        ],
-    )
-    .success();
+    html_report(&s, store, &html_path);
     let html = std::fs::read_to_string(&html_path).unwrap();
     // A probe appended by the test (the report itself has no script): it measures what the
     // browser drew and whether any script of the report ran.
