@@ -1,13 +1,15 @@
 //! `perf.toml` and defaults, resolved once into a validated [`Config`].
 
+mod criterion;
 mod manifest;
 mod resolve;
 pub mod units;
 
+pub use criterion::CriterionConfig;
 pub use manifest::{ClassSpec, CommandLine, Metric, nearest};
 pub use resolve::{
-    Class, ClassBudgets, Config, CriterionConfig, DEFAULT_THRESHOLD, Sampling, SamplingOverrides,
-    Thresholds, WorkloadSpec, absent, load, resolve_text,
+    Class, ClassBudgets, Config, DEFAULT_THRESHOLD, Sampling, SamplingOverrides, Thresholds,
+    WorkloadSpec, absent, load, resolve_text,
 };
 
 /// The name of the manifest at the workspace root.

@@ -1,5 +1,6 @@
 //! Outputs: one exporter per format behind one trait, and progress on standard error.
 
+mod chart;
 mod check;
 mod human;
 mod json;
