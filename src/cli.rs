@@ -80,7 +80,7 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List the workloads perf.toml declares: name, kind, class and why, budget, where declared.
+    /// List the workloads (perf.toml's and criterion benchmarks): name, kind, class, budget, where declared.
     #[command(after_help = "Examples:\n  cargo perf list\n  cargo perf list --message-format json")]
     List,
 
