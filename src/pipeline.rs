@@ -199,7 +199,8 @@ pub fn run_criterion(
     Ok(out)
 }
 
-fn no_samples(reason: &str) -> Failure {
+/// A failure without a process behind it: a benchmark that has no samples.
+pub(crate) fn no_samples(reason: &str) -> Failure {
     Failure {
         reason: reason.into(),
         exit_code: None,

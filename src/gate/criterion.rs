@@ -15,7 +15,7 @@ use crate::errors::MeasureError;
 use crate::fnv::fnv1a;
 use crate::measure::criterion::{BenchSample, CriterionSettings, run_suite};
 use crate::measure::{Failure, MIN_LOOK_ROUNDS, Measured, Runner, Sample};
-use crate::pipeline::evaluate_criterion;
+use crate::pipeline::{evaluate_criterion, no_samples};
 use crate::report::Progress;
 use crate::stats::{Verdict, compare, decide, summarize};
 
@@ -254,14 +254,7 @@ fn result_of(k: Track) -> GateResult {
     let outcome = match (k.failure, k.last) {
         (Some(f), _) => Err(f),
         (None, Some(b)) => Ok(b),
-        (None, None) => Err(Failure {
-            reason: "criterion saved no samples for it".into(),
-            exit_code: None,
-            signal: None,
-            timed_out: false,
-            during_warmup: false,
-            stderr_tail: String::new(),
-        }),
+        (None, None) => Err(no_samples("criterion saved no samples for it")),
     };
     let mut candidate = evaluate_criterion(k.workload, outcome);
     // The check's figures are the rounds', not the last round's criterion samples.
