@@ -161,7 +161,6 @@ pub fn run_criterion(
                 &bench.exe,
                 &group[0].cwd,
                 &ids,
-                false,
                 settings,
                 run_id,
             )?;
@@ -219,7 +218,7 @@ fn full_id(w: &Workload) -> String {
 }
 
 /// Criterion workloads grouped by executable, in order of first appearance.
-pub fn by_executable(workloads: Vec<Workload>) -> Vec<Vec<Workload>> {
+fn by_executable(workloads: Vec<Workload>) -> Vec<Vec<Workload>> {
     let mut groups: Vec<Vec<Workload>> = Vec::new();
     for w in workloads {
         let exe = w.criterion.as_ref().map(|c| c.exe.clone());

@@ -31,6 +31,7 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
     }
 
     let to = repo.resolve(&args.to)?;
+    let history = repo.first_parent(&to, usize::MAX)?;
     let (from, from_rev) = match &args.from {
         Some(rev) => (repo.resolve(rev)?, rev.clone()),
         None => {
@@ -45,8 +46,7 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
             match tag {
                 Some((name, commit)) => (commit, name),
                 None => {
-                    let walk = repo.first_parent(&to, usize::MAX)?;
-                    let root = walk.last().cloned().unwrap_or_else(|| to.clone());
+                    let root = history.last().cloned().unwrap_or_else(|| to.clone());
                     (
                         root.clone(),
                         format!("{} (first commit; no tag)", short(&root)),
@@ -55,22 +55,16 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
             }
         }
     };
-    let mut walk = Vec::new();
-    for commit in repo.first_parent(&to, usize::MAX)? {
-        let done = commit == from;
-        walk.push(commit);
-        if done {
-            break;
-        }
-    }
-    if walk.last() != Some(&from) {
+    let Some(end) = history.iter().position(|c| *c == from) else {
         bail!(
             "{from_rev} ({}) is not on the first-parent history of {} ({}); pass a --from that is",
             short(&from),
             args.to,
             short(&to)
         );
-    }
+    };
+    let mut walk = history;
+    walk.truncate(end + 1);
 
     let keys = store.content_keys()?;
     let on_path: HashMap<String, String> = walk

@@ -200,7 +200,7 @@ fn build_bins(ws: &Workspace, workloads: &mut [Workload], quiet: bool) -> Result
 }
 
 /// What `[criterion]` says about measuring for `run` and `record`.
-pub(crate) fn criterion_settings(config: &Config) -> CriterionSettings {
+fn criterion_settings(config: &Config) -> CriterionSettings {
     CriterionSettings {
         warm_up_time: config.criterion.warm_up_time,
         measurement_time: config.criterion.measurement_time,

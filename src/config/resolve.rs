@@ -161,8 +161,6 @@ pub struct Config {
     /// Sampling of `[defaults]` with the command line's overrides: the rounds of `check` on
     /// criterion benchmarks follow it.
     pub sampling: Sampling,
-    /// Whether the file exists: without one, only criterion benchmarks are discovered.
-    pub exists: bool,
     /// `[defaults] threshold`, or the built-in one.
     pub threshold: f64,
 }
@@ -286,7 +284,6 @@ pub fn resolve_text(
         manifest_hash: format!("{hash:016x}"),
         criterion,
         sampling: overrides.to_complete(&defaults),
-        exists: true,
         threshold: raw.defaults.threshold.unwrap_or(DEFAULT_THRESHOLD),
     })
 }
@@ -302,7 +299,6 @@ pub fn absent(path: &Path, root: &Path, overrides: &SamplingOverrides) -> Config
         manifest_hash: format!("{:016x}", crate::fnv::fnv1a(b"")),
         criterion: CriterionConfig::default(),
         sampling: overrides.to_complete(&Sampling::default()),
-        exists: false,
         threshold: DEFAULT_THRESHOLD,
     }
 }

@@ -85,7 +85,7 @@ pub fn run_bench_gate(
         let Some(new_exe) = tracks
             .first()
             .and_then(|k| k.workload.criterion.as_ref())
-            .map(|c| (c.exe.clone(), k_cwd(&tracks)))
+            .map(|c| (c.exe.clone(), tracks[0].workload.cwd.clone()))
         else {
             // Only the base has this target: every benchmark of it was removed.
             out.extend(t.base_ids.iter().map(|id| removed(&t.target, id)));
@@ -134,7 +134,6 @@ pub fn run_bench_gate(
                     &exe,
                     &cwd,
                     &ids,
-                    false,
                     settings,
                     &format!("cargo-perf-round-{round}"),
                 )?;
@@ -197,7 +196,7 @@ pub fn run_bench_gate(
                     // An added benchmark has nothing to compare with: its figures are done.
                     k.active = false;
                 }
-                if enough && k.spent[0].max(k.spent[1]) >= cap && k.spent[1] >= cap {
+                if enough && k.spent.iter().all(|&s| s >= cap) {
                     k.active = false;
                 }
             }
@@ -216,13 +215,6 @@ pub fn run_bench_gate(
         );
     }
     Ok(out)
-}
-
-fn k_cwd(tracks: &[Track]) -> PathBuf {
-    tracks
-        .first()
-        .map(|k| k.workload.cwd.clone())
-        .unwrap_or_default()
 }
 
 /// Round figures as samples for reports (whole nanoseconds; the verdict uses the exact ones).

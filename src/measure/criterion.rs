@@ -98,12 +98,6 @@ impl BenchSample {
             .collect()
     }
 
-    /// The mean time of one iteration over all samples (total time over total iterations).
-    pub fn mean_per_iteration(&self) -> Option<f64> {
-        let iters: f64 = self.iters.iter().sum();
-        (iters > 0.0).then(|| self.times_ns.iter().sum::<f64>() / iters)
-    }
-
     /// The median time of one iteration over the samples: unlike the mean, one sample that
     /// the scheduler interrupted does not move it.
     pub fn median_per_iteration(&self) -> Option<f64> {
@@ -160,16 +154,13 @@ pub struct SuiteRun {
 }
 
 /// Runs the benchmarks `ids` of `exe` once, in a private `CRITERION_HOME` that is deleted
-/// afterwards, saving them as the baseline `run_id`. `all` says that `ids` are all the
-/// executable's benchmarks (no filter is passed then).
-#[allow(clippy::too_many_arguments)]
+/// afterwards, saving them as the baseline `run_id`.
 pub fn run_suite(
     runner: &mut dyn Runner,
     name: &str,
     exe: &Path,
     cwd: &Path,
     ids: &[String],
-    all: bool,
     settings: &CriterionSettings,
     run_id: &str,
 ) -> Result<SuiteRun, MeasureError> {
@@ -193,7 +184,6 @@ pub fn run_suite(
         settings.sample_size.to_string(),
     ];
     match ids {
-        _ if all => {}
         [one] => argv.extend([one.clone(), "--exact".into()]),
         many => argv.push(filter_regex(many)),
     }
@@ -449,7 +439,6 @@ mod tests {
         let b = &read["parse?/words/ws split"];
         assert_eq!(b.group, "parse?");
         assert_eq!(b.per_iteration(), [5.0, 7.5]);
-        assert_eq!(b.mean_per_iteration(), Some(40.0 / 6.0));
         assert_eq!(b.median_per_iteration(), Some(6.25));
         assert_eq!(read.len(), 1);
     }
