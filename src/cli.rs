@@ -81,8 +81,11 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the workloads (perf.toml's and criterion benchmarks): name, kind, class, budget, where declared.
-    #[command(after_help = "Examples:\n  cargo perf list\n  cargo perf list --message-format json")]
-    List,
+    #[command(
+        after_help = "Examples:\n  cargo perf list\n  cargo perf list --message-format json\n  \
+                      cargo perf list --workspace --exclude my-xtask"
+    )]
+    List(ListArgs),
 
     /// Measure workloads and print their summaries and budget status.
     #[command(
@@ -230,6 +233,8 @@ pub struct ImportCriterionArgs {
     pub dir: Option<PathBuf>,
     #[command(flatten)]
     pub save: SaveArgs,
+    #[command(flatten)]
+    pub packages: PackageArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -269,6 +274,8 @@ pub struct CheckArgs {
     pub output: GateOutput,
     #[command(flatten)]
     pub sampling: SamplingArgs,
+    #[command(flatten)]
+    pub packages: PackageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -289,6 +296,8 @@ pub struct CompareArgs {
     pub sampling: SamplingArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub packages: PackageArgs,
 }
 
 /// Where records are stored.
@@ -336,6 +345,8 @@ pub struct RecordCmd {
     pub sampling: SamplingArgs,
     #[command(flatten)]
     pub save: SaveArgs,
+    #[command(flatten)]
+    pub packages: PackageArgs,
 }
 
 /// Which machines' records to show.
@@ -411,6 +422,42 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub save_args: SaveArgs,
+    #[command(flatten)]
+    pub packages: PackageArgs,
+}
+
+/// Which members of the workspace, as `cargo bench` and `cargo nextest` take them. They select
+/// whose criterion benches are discovered and whose `{bin:NAME}` binaries are built.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Package Selection")]
+pub struct PackageArgs {
+    /// A package whose benches and binaries to use (repeatable): a name, a glob of names,
+    /// `name@version`, or a package id [default: the root package, or every member of a virtual
+    /// workspace].
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    pub package: Vec<String>,
+    /// Every member of the workspace.
+    #[arg(long)]
+    pub workspace: bool,
+    /// Leave these packages out (with --workspace; repeatable).
+    #[arg(long, value_name = "SPEC", requires = "workspace")]
+    pub exclude: Vec<String>,
+}
+
+impl PackageArgs {
+    pub fn selection(&self) -> crate::workspace::PackageSelection {
+        crate::workspace::PackageSelection {
+            packages: self.package.clone(),
+            workspace: self.workspace,
+            exclude: self.exclude.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub packages: PackageArgs,
 }
 
 /// Overrides of the sampling settings of every workload.

@@ -60,7 +60,7 @@ fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
     };
     let out = &mut std::io::stdout().lock();
     match command {
-        Command::List => commands::list(global, exporter.as_ref(), out),
+        Command::List(args) => commands::list(global, args, exporter.as_ref(), out),
         Command::Run(args) => commands::run(global, args, exporter.as_ref(), out),
         Command::Record(args) => commands::record(global, args, exporter.as_ref(), out),
         Command::History(args) => commands::history(global, args, out),

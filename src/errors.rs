@@ -63,6 +63,12 @@ pub enum WorkspaceError {
     NoExecutable { name: String },
     #[error("{0}")]
     Git(String),
+    /// `-p`, `--workspace` or `--exclude` that cannot be applied.
+    #[error("{0}")]
+    Selection(String),
+    /// No folder to keep worktrees of other revisions in.
+    #[error("{0}")]
+    Cache(String),
 }
 
 /// Errors that stop measurement altogether (as opposed to a workload failing, which is a result).

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::check::{Selection, Side, Sides, measure_sides, override_threshold, report};
-use super::{load, open_store, print_warnings, select};
+use super::check::{Selection, Side, Sides, measure_sides, report};
+use super::{load_commands, open_store, print_warnings};
 use crate::cli::{CompareArgs, GlobalOpts};
 use crate::config::Sampling;
 use crate::discover::Workload;
@@ -29,11 +29,8 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         format!("{} ({b_rev})", short(&b)),
     );
     if args.measure {
-        let (_, config, mut workloads) = load(global, &args.sampling)?;
-        if let Some(filter) = &args.filter {
-            select(&mut workloads, filter)?;
-        }
-        override_threshold(&mut workloads, &args.output);
+        let started = std::time::Instant::now();
+        let (ws, config, workloads) = load_commands(global, &args.sampling, &args.packages)?;
         let candidate = if b == repo.head()? && !repo.is_dirty()? {
             Side::WorkingTree
         } else {
@@ -46,9 +43,11 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         let selection = Selection {
             filter: args.filter.clone(),
             threshold: args.output.threshold,
+            packages: args.packages.clone(),
         };
-        let (results, timing) =
+        let (results, mut timing) =
             measure_sides(global, &ws, &repo, &config, workloads, &sides, &selection)?;
+        timing.total_ns = started.elapsed().as_nanos() as u64;
         return report(
             global,
             &args.output,
@@ -64,18 +63,30 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
     let machine = Machine::current();
     let base = latest_record(store.as_ref(), &a, &args.a, &machine)?;
     let new = latest_record(store.as_ref(), &b, b_rev, &machine)?;
-    // Each workload's threshold: --threshold, else perf.toml's (when it reads), else the default.
-    let configured: HashMap<String, f64> = match load(global, &args.sampling) {
-        Ok((_, _, workloads)) => workloads
-            .into_iter()
-            .map(|w| (w.name, w.threshold))
-            .collect(),
-        Err(_) => HashMap::new(),
-    };
+    // Each workload's threshold: --threshold, else perf.toml's, else the default. A perf.toml
+    // that does not read is an error: a silent default could flip a verdict.
+    let (configured, criterion): (HashMap<String, f64>, Option<crate::config::Config>) =
+        if ws.root.join(crate::config::MANIFEST_NAME).is_file() {
+            let (_, config, workloads) = load_commands(global, &args.sampling, &args.packages)?;
+            (
+                workloads
+                    .into_iter()
+                    .map(|w| (w.name, w.threshold))
+                    .collect(),
+                Some(config),
+            )
+        } else {
+            (HashMap::new(), None)
+        };
     let threshold = |name: &str| {
         args.output
             .threshold
             .or_else(|| configured.get(name).copied())
+            .or_else(|| {
+                let c = criterion.as_ref()?;
+                name.starts_with(crate::discover::CRITERION_PREFIX)
+                    .then(|| c.criterion.threshold_for(name))
+            })
             .unwrap_or(crate::config::DEFAULT_THRESHOLD)
     };
     let mut results = stored_results(

@@ -21,7 +21,7 @@ pub fn import_criterion(
     args: ImportCriterionArgs,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let (ws, config, workloads) = load(global, &SamplingArgs::default())?;
+    let (ws, config, workloads) = load(global, &SamplingArgs::default(), &args.packages)?;
     let dir = match (&args.dir, std::env::var_os("CRITERION_HOME")) {
         (Some(d), _) => std::env::current_dir()?.join(d),
         (None, Some(home)) if !home.is_empty() => PathBuf::from(home),

@@ -31,8 +31,11 @@ pub fn init(global: &GlobalOpts, out: &mut dyn Write) -> Result<i32> {
     if let Some(dir) = workflow.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(&workflow, WORKFLOW)
-        .with_context(|| format!("writing {}", workflow.display()))?;
+    std::fs::write(
+        &workflow,
+        WORKFLOW.replace("@VERSION@", env!("CARGO_PKG_VERSION")),
+    )
+    .with_context(|| format!("writing {}", workflow.display()))?;
     writeln!(
         out,
         "Wrote {} and {}.\nNext: edit the workloads, then `cargo perf list` and `cargo perf run`.",

@@ -22,74 +22,159 @@ pub use sync::sync;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{GlobalOpts, SamplingArgs, StoreSpec};
+use std::path::Path;
+
+use crate::cli::{GlobalOpts, PackageArgs, SamplingArgs, StoreSpec};
 use crate::config::{self, Config, MANIFEST_NAME, SamplingOverrides};
 use crate::discover::{Workload, criterion_workloads, discover};
 use crate::store::{DirStore, NotesStore, Repo, Store};
-use crate::workspace::Workspace;
+use crate::workspace::{BuildOptions, Workspace};
 
 /// The workspace, its configuration and its workloads.
 fn load(
     global: &GlobalOpts,
     sampling: &SamplingArgs,
+    packages: &PackageArgs,
 ) -> Result<(Workspace, Config, Vec<Workload>)> {
-    let overrides = overrides(sampling)?;
-    let ws = Workspace::load(global.manifest_path.as_deref())?;
-    let path = ws.root.join(MANIFEST_NAME);
-    let config = if path.is_file() {
-        config::load(&path, &ws.root, &overrides)?
-    } else if !ws.benches.is_empty() {
-        // Criterion benches need no configuration.
-        config::absent(&path, &ws.root, &overrides)
-    } else {
-        bail!(
-            "no {MANIFEST_NAME} at the workspace root {}, and no bench target that uses criterion; \
-             create a {MANIFEST_NAME} that declares your workloads (`cargo perf init` writes one)",
-            ws.root.display()
-        );
-    };
-    let mut workloads = discover(&config, &ws.bin_names())?;
-    workloads.extend(discover_criterion(&ws, &config, None, global.quiet)?);
+    let (ws, config, mut workloads) = load_commands(global, sampling, packages)?;
+    workloads.extend(discover_criterion(
+        &ws,
+        &config,
+        &Build::of(global, None, None),
+    )?);
     if workloads.is_empty() {
-        bail!(
-            "{}: no workloads: add a `[[workload]]` with a `name` and a `command` (see the README \
-             for an example), or criterion benches{}",
-            config.path.display(),
-            if config.criterion.enabled {
-                ""
-            } else {
-                " (`[criterion] enabled = false` turns them off)"
-            }
-        );
+        bail!(no_workloads(&config));
     }
     Ok((ws, config, workloads))
 }
 
-/// The criterion workloads of the workspace: its bench targets that use criterion are built
-/// (`cargo bench --no-run`, into `target_dir` if given) and their benchmark ids listed.
-fn discover_criterion(
-    ws: &Workspace,
-    config: &Config,
-    target_dir: Option<&std::path::Path>,
-    quiet: bool,
-) -> Result<Vec<Workload>> {
-    if !config.criterion.enabled || ws.benches.is_empty() {
+/// The workspace, its configuration and the command workloads of `perf.toml`, without building
+/// anything. Commands whose `{bin:NAME}` belongs to a package that `-p`/`--exclude` leave out
+/// are left out too, with a note.
+fn load_commands(
+    global: &GlobalOpts,
+    sampling: &SamplingArgs,
+    packages: &PackageArgs,
+) -> Result<(Workspace, Config, Vec<Workload>)> {
+    let overrides = overrides(sampling)?;
+    let mut ws = Workspace::load(global.manifest_path.as_deref())?;
+    print_warnings(&ws.select(&packages.selection(), false)?);
+    let path = ws.root.join(MANIFEST_NAME);
+    let config = if path.is_file() {
+        config::load(&path, &ws.root, &overrides)?
+    } else if !ws.benches().is_empty() {
+        // Criterion benches need no configuration.
+        config::absent(&path, &ws.root, &overrides)
+    } else {
+        bail!(
+            "no {MANIFEST_NAME} at the workspace root {}, and no bench target that uses criterion{}; \
+             create a {MANIFEST_NAME} that declares your workloads (`cargo perf init` writes one)",
+            ws.root.display(),
+            if ws.explicit_selection {
+                " in the selected packages"
+            } else {
+                ""
+            }
+        );
+    };
+    let mut workloads = discover(&config, &ws.bin_names())?;
+    if ws.explicit_selection {
+        let selected = |bin: &String| ws.bin_package(bin).is_some_and(|m| m.selected);
+        let (kept, left): (Vec<Workload>, Vec<Workload>) = workloads
+            .into_iter()
+            .partition(|w| w.bins.iter().all(selected));
+        if !left.is_empty() && !global.quiet {
+            let names: Vec<&str> = left.iter().map(|w| w.name.as_str()).collect();
+            eprintln!(
+                "note: leaving out {} whose {{bin:NAME}} belongs to a package not selected: {}",
+                plural(names.len(), "workload"),
+                names.join(", ")
+            );
+        }
+        workloads = kept;
+    }
+    Ok((ws, config, workloads))
+}
+
+fn no_workloads(config: &Config) -> String {
+    format!(
+        "{}: no workloads: add a `[[workload]]` with a `name` and a `command` (see the README \
+         for an example), or criterion benches{}",
+        config.path.display(),
+        if config.criterion.enabled {
+            ""
+        } else {
+            " (`[criterion] enabled = false` turns them off)"
+        }
+    )
+}
+
+/// `1 workload`, `2 workloads`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// How a side is built: cargo's options and the side's name for the lines that announce it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Build<'a> {
+    pub opts: BuildOptions<'a>,
+    /// `the candidate (working tree)`, `the base revision abc1234`; `None` outside a comparison.
+    pub side: Option<&'a str>,
+}
+
+impl<'a> Build<'a> {
+    pub fn of(global: &GlobalOpts, target_dir: Option<&'a Path>, side: Option<&'a str>) -> Self {
+        Build {
+            opts: BuildOptions {
+                quiet: global.quiet,
+                verbose: global.verbose > 0,
+                target_dir,
+            },
+            side,
+        }
+    }
+
+    /// Announces a build on standard error (before cargo's own lines), unless quiet.
+    pub fn announce(&self, what: &str) {
+        if !self.opts.quiet {
+            match self.side {
+                Some(side) => eprintln!("Building {what} of {side}"),
+                None => eprintln!("Building {what}"),
+            }
+        }
+    }
+}
+
+/// The criterion workloads of the workspace: the bench targets of the selected members that use
+/// criterion are built (`cargo bench --no-run`) and their benchmark ids listed.
+fn discover_criterion(ws: &Workspace, config: &Config, build: &Build) -> Result<Vec<Workload>> {
+    let targets = ws.benches();
+    if !config.criterion.enabled || targets.is_empty() {
         return Ok(Vec::new());
     }
-    if !quiet {
-        let names: Vec<&str> = ws.benches.iter().map(|b| b.name.as_str()).collect();
-        eprintln!("Building the criterion benches {}", names.join(", "));
-    }
+    let names: Vec<&str> = targets.iter().map(|b| b.name.as_str()).collect();
+    build.announce(&format!("the criterion benches {}", names.join(", ")));
     let exes = ws
-        .build_benches(&ws.benches, quiet, target_dir)
+        .build_benches(&targets, build.opts)
         .context("building the bench targets that use criterion (`cargo bench --no-run`)")?;
+    // Two selected packages may have bench targets of one name: their workloads are then
+    // named by package too.
+    let mut seen = std::collections::BTreeMap::new();
+    for t in &targets {
+        *seen.entry(t.name.as_str()).or_insert(0) += 1;
+    }
     let mut out = Vec::new();
-    for target in &ws.benches {
-        let Some(exe) = exes.get(&target.name) else {
+    for target in &targets {
+        let Some(exe) = exes.get(&(target.package_id.clone(), target.name.clone())) else {
             continue;
         };
         let ids = crate::measure::criterion::list_ids(exe, &target.package_dir)?;
-        out.extend(criterion_workloads(config, target, exe, &ids));
+        let qualified = seen.get(target.name.as_str()).copied().unwrap_or(0) > 1;
+        out.extend(criterion_workloads(config, target, exe, &ids, qualified));
     }
     Ok(out)
 }

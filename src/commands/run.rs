@@ -6,8 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use super::{load, open_store, select};
-use crate::cli::{GlobalOpts, MessageFormat, RecordCmd, RunArgs, SamplingArgs, SaveArgs};
+use super::{Build, load, open_store, select};
+use crate::cli::{
+    GlobalOpts, ListArgs, MessageFormat, PackageArgs, RecordCmd, RunArgs, SamplingArgs, SaveArgs,
+};
 use crate::config::Config;
 use crate::discover::{Workload, resolve_bins};
 use crate::errors::{StoreError, exit_codes};
@@ -18,8 +20,13 @@ use crate::report::{Exporter, JSON_SCHEMA_VERSION, Progress, ProgressMode};
 use crate::store::{Machine, RECORD_SCHEMA, Record, Repo, Store, refresh, rfc3339, short};
 use crate::workspace::Workspace;
 
-pub fn list(global: &GlobalOpts, exporter: &dyn Exporter, out: &mut dyn Write) -> Result<i32> {
-    let (_, _, workloads) = load(global, &SamplingArgs::default())?;
+pub fn list(
+    global: &GlobalOpts,
+    args: ListArgs,
+    exporter: &dyn Exporter,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let (_, _, workloads) = load(global, &SamplingArgs::default(), &args.packages)?;
     exporter.list(&workloads, out)?;
     Ok(exit_codes::OK)
 }
@@ -38,6 +45,7 @@ pub fn run(
         global,
         args.filter.as_deref(),
         &args.sampling,
+        &args.packages,
         save,
         exporter,
         out,
@@ -54,6 +62,7 @@ pub fn record(
         global,
         args.filter.as_deref(),
         &args.sampling,
+        &args.packages,
         Some(&args.save),
         exporter,
         out,
@@ -89,11 +98,12 @@ fn measure(
     global: &GlobalOpts,
     filter: Option<&str>,
     sampling: &SamplingArgs,
+    packages: &PackageArgs,
     save: Option<&SaveArgs>,
     exporter: &dyn Exporter,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let (ws, config, mut workloads) = load(global, sampling)?;
+    let (ws, config, mut workloads) = load(global, sampling, packages)?;
     if let Some(filter) = filter {
         select(&mut workloads, filter)?;
     }
@@ -103,7 +113,7 @@ fn measure(
     let mut runner: Box<dyn Runner> = match &global.fake_runner {
         Some(path) => Box::new(FakeRunner::from_file(path)?),
         None => {
-            build_bins(&ws, &mut workloads, global.quiet)?;
+            build_bins(&ws, &mut workloads, &Build::of(global, None, None))?;
             Box::new(ProcessRunner::new()?)
         }
     };
@@ -183,13 +193,17 @@ pub(super) fn store_record(
     Ok(where_)
 }
 
-fn build_bins(ws: &Workspace, workloads: &mut [Workload], quiet: bool) -> Result<()> {
-    let needed = workloads
+fn build_bins(ws: &Workspace, workloads: &mut [Workload], build: &Build) -> Result<()> {
+    let needed: std::collections::BTreeSet<String> = workloads
         .iter()
         .flat_map(|w| w.bins.iter().cloned())
         .collect();
+    if !needed.is_empty() {
+        let names: Vec<&str> = needed.iter().map(String::as_str).collect();
+        build.announce(&format!("the binaries {}", names.join(", ")));
+    }
     let built = ws
-        .build_bins(&needed, quiet, None)
+        .build_bins(&needed, build.opts)
         .context("building the workspace binaries that perf.toml names with {bin:NAME}")?;
     for w in workloads {
         for arg in w.argv.iter_mut().chain(w.env.iter_mut().map(|(_, v)| v)) {

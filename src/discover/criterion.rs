@@ -13,16 +13,23 @@ use crate::workspace::BenchTarget;
 pub const CRITERION_PREFIX: &str = "criterion:";
 
 /// The workloads of the benchmarks `ids` of `target` (executable `exe`) that `[criterion]`
-/// selects, named `criterion:<target>/<full_id>`.
+/// selects, named `criterion:<target>/<full_id>`, or `criterion:<package>::<target>/<full_id>`
+/// when `qualified` (another selected package has a bench target of the same name).
 pub fn criterion_workloads(
     config: &Config,
     target: &BenchTarget,
     exe: &Path,
     ids: &[String],
+    qualified: bool,
 ) -> Vec<Workload> {
     let c = &config.criterion;
+    let label = if qualified {
+        format!("{}::{}", target.package, target.name)
+    } else {
+        target.name.clone()
+    };
     ids.iter()
-        .map(|id| (format!("{CRITERION_PREFIX}{}/{id}", target.name), id))
+        .map(|id| (format!("{CRITERION_PREFIX}{label}/{id}"), id))
         .filter(|(name, _)| c.selects(name))
         .map(|(name, id)| Workload {
             threshold: c.threshold_for(&name),
@@ -43,6 +50,7 @@ pub fn criterion_workloads(
             bins: BTreeSet::new(),
             criterion: Some(CriterionBench {
                 package: target.package.clone(),
+                package_spec: target.package_spec.clone(),
                 target: target.name.clone(),
                 full_id: id.clone(),
                 group: group_of(id).to_owned(),

@@ -62,7 +62,10 @@ impl Workload {
 /// One benchmark id of a criterion bench target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CriterionBench {
+    /// The package's name.
     pub package: String,
+    /// `name@version`, for commands people copy (a name alone may be ambiguous).
+    pub package_spec: String,
     pub target: String,
     /// Criterion's `full_id` (`group/function/value`), as `--list` prints it.
     pub full_id: String,

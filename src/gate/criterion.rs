@@ -274,6 +274,7 @@ fn removed(target: &str, id: &str) -> GateResult {
     ));
     w.criterion = Some(crate::discover::CriterionBench {
         package: String::new(),
+        package_spec: String::new(),
         target: target.into(),
         full_id: id.into(),
         group: crate::measure::criterion::group_of(id).into(),

@@ -112,6 +112,10 @@ pub struct GateTiming {
     pub elapsed_ns: u64,
     /// The wall time of every run of every workload, warm-ups included.
     pub runs_ns: u64,
+    /// Building both sides (binaries and bench targets) and listing their benchmarks.
+    pub build_ns: u64,
+    /// The whole command, from start to the last verdict.
+    pub total_ns: u64,
 }
 
 impl GateTiming {
@@ -270,6 +274,7 @@ pub fn run_gate_with_benches(
     let timing = GateTiming {
         elapsed_ns: started.elapsed().as_nanos() as u64,
         runs_ns: counting.runs_ns,
+        ..GateTiming::default()
     };
     Ok((results, timing))
 }

@@ -163,7 +163,7 @@ fn details(r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
             Some(c) => writeln!(
                 out,
                 "  reproduce: cargo bench -p {} --bench {} -- --exact '{}'",
-                c.package, c.target, c.full_id
+                c.package_spec, c.target, c.full_id
             )?,
             None => writeln!(out, "  command: {}", r.workload.argv.join(" "))?,
         }

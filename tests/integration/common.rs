@@ -46,11 +46,24 @@ pub fn helper() -> &'static Path {
     })
 }
 
+/// Where the tests' checks keep worktrees of other revisions (instead of the user's cache dir):
+/// emptied once per test run. It sits in the target dir, outside every repository a test makes.
+pub fn perf_cache_dir() -> &'static Path {
+    static CACHE: OnceLock<PathBuf> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        let dir = fixture_target_dir().join("perf-cache");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("creating the tests' perf cache");
+        dir
+    })
+}
+
 /// `cargo-perf perf ARGS` with a clean environment for colours.
 pub fn cargo_perf() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_cargo-perf"));
     cmd.arg("perf")
         .env("NO_COLOR", "1")
+        .env("CARGO_PERF_CACHE_DIR", perf_cache_dir())
         .env_remove("CARGO_TARGET_DIR");
     cmd
 }

@@ -313,8 +313,7 @@ fn init_writes_a_manifest_and_a_workflow_and_never_overwrites() {
         "{toml}"
     );
     let workflow = std::fs::read_to_string(dir.path().join(".github/workflows/perf.yml")).unwrap();
-    assert!(workflow.contains("cargo perf check --base origin/${{ github.base_ref }}"));
-    assert!(workflow.contains("refs/notes/perf"));
+    check_workflow(&workflow);
     // The manifest it writes is valid: list works on it.
     let mut list = cargo_perf();
     list.args(["list", "--manifest-path"])
@@ -326,6 +325,128 @@ fn init_writes_a_manifest_and_a_workflow_and_never_overwrites() {
         .arg(dir.path().join("Cargo.toml"));
     let a = again.assert().code(2);
     assert!(stderr(&a).contains("already exists"), "{}", stderr(&a));
+}
+
+/// The jobs of a workflow: name to its lines (indented under `jobs:` by two spaces).
+fn jobs(workflow: &str) -> Vec<(String, Vec<&str>)> {
+    let mut out: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut in_jobs = false;
+    for line in workflow.lines() {
+        if line.starts_with("jobs:") {
+            in_jobs = true;
+        } else if in_jobs
+            && line.starts_with("  ")
+            && !line.starts_with("   ")
+            && line.trim_end().ends_with(':')
+        {
+            out.push((line.trim().trim_end_matches(':').to_owned(), Vec::new()));
+        } else if in_jobs && !line.starts_with(' ') && !line.trim().is_empty() {
+            in_jobs = false;
+        } else if let Some((_, lines)) = out.last_mut().filter(|_| in_jobs) {
+            lines.push(line);
+        }
+    }
+    out
+}
+
+/// The text of every `run:` step (inline or a `|` block).
+fn run_scripts(workflow: &str) -> Vec<String> {
+    let lines: Vec<&str> = workflow.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start().trim_start_matches("- ");
+        let Some(rest) = trimmed.strip_prefix("run:") else {
+            continue;
+        };
+        if rest.trim() == "|" {
+            let block: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| l.trim().is_empty() || indent(l) > indent(line))
+                .copied()
+                .collect();
+            out.push(block.join("\n"));
+        } else {
+            out.push(rest.to_owned());
+        }
+    }
+    out
+}
+
+/// What a security reviewer checks in the workflow `init` writes.
+fn check_workflow(workflow: &str) {
+    let scripts = run_scripts(workflow);
+    assert!(
+        scripts
+            .iter()
+            .any(|s| s.contains("cargo perf check --base \"origin/$BASE_REF\""))
+    );
+    for script in &scripts {
+        assert!(
+            !script.contains("${{"),
+            "an expression is pasted into a shell line: {script}"
+        );
+    }
+    let jobs = jobs(workflow);
+    let job = |name: &str| {
+        jobs.iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no job {name} in {jobs:?}"))
+            .1
+            .join("\n")
+    };
+    let gate = job("gate");
+    assert!(
+        gate.contains("if: github.event_name == 'pull_request'"),
+        "{gate}"
+    );
+    assert!(
+        gate.contains("contents: read") && !gate.contains(": write"),
+        "{gate}"
+    );
+    assert!(gate.contains("persist-credentials: false"), "{gate}");
+    assert!(!gate.contains("cargo perf record") && !gate.contains("cargo perf sync"));
+    let record = job("record");
+    assert!(record.contains("contents: write"), "{record}");
+    assert!(
+        record.contains("github.ref_name == github.event.repository.default_branch"),
+        "{record}"
+    );
+    assert!(record.contains("cargo perf record") && record.contains("cargo perf sync"));
+    // The top level grants nothing more than reading; the default branch is not hard-coded.
+    let top: String = workflow
+        .split("\njobs:")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        top.contains("permissions:\n  contents: read") && !top.contains(": write"),
+        "{top}"
+    );
+    assert!(!workflow.contains("[main]") && !workflow.contains("@VERSION@"));
+    // The tool's version is pinned and cached.
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        workflow.contains(&format!("CARGO_PERF_VERSION: \"{version}\"")),
+        "{workflow}"
+    );
+    assert!(workflow.contains("--version \"=$CARGO_PERF_VERSION\" --locked"));
+    assert!(workflow.contains("actions/cache@") && workflow.contains("~/.cargo/bin/cargo-perf"));
+}
+
+#[test]
+fn the_workflow_template_passes_the_reviewers_checks() {
+    let template = include_str!("../../templates/github-workflow.yml")
+        .replace("@VERSION@", env!("CARGO_PKG_VERSION"));
+    check_workflow(&template);
+    // The checks can fail: the old pasted expression and a pull-request job that can write.
+    let pasted = template.replace("\"origin/$BASE_REF\"", "origin/${{ github.base_ref }}");
+    assert!(std::panic::catch_unwind(|| check_workflow(&pasted)).is_err());
+    let writable = template.replacen("      contents: read\n", "      contents: write\n", 1);
+    assert!(std::panic::catch_unwind(|| check_workflow(&writable)).is_err());
 }
 
 #[test]

@@ -1,0 +1,174 @@
+//! Release builds of a side's binaries and criterion bench targets.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cargo_metadata::{Message, TargetKind};
+
+use super::members::{BenchTarget, Workspace};
+use crate::errors::WorkspaceError;
+
+/// How cargo is run for a build.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions<'a> {
+    /// Pass `--quiet` to cargo.
+    pub quiet: bool,
+    /// Print the cargo command line before running it.
+    pub verbose: bool,
+    /// Build into this target dir instead of the workspace's own.
+    pub target_dir: Option<&'a Path>,
+}
+
+/// Executables by target name; bench executables by (package id, target name).
+pub type BenchExes = BTreeMap<(String, String), PathBuf>;
+
+impl Workspace {
+    /// Builds the named binaries in release mode with one cargo invocation and returns their
+    /// executables. Cargo's diagnostics go to standard error as cargo renders them.
+    pub fn build_bins(
+        &self,
+        names: &BTreeSet<String>,
+        opts: BuildOptions,
+    ) -> Result<BTreeMap<String, PathBuf>, WorkspaceError> {
+        if names.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut args: Vec<String> = vec!["build".into(), "--release".into()];
+        let packages: BTreeSet<&str> = names
+            .iter()
+            .filter_map(|n| self.bin_package(n))
+            .map(|m| m.id.as_str())
+            .collect();
+        for package in packages {
+            args.extend(["--package".into(), package.to_owned()]);
+        }
+        for name in names {
+            args.extend(["--bin".into(), name.clone()]);
+        }
+        let wanted: BTreeSet<(Option<String>, String)> =
+            names.iter().map(|n| (None, n.clone())).collect();
+        let built = self.cargo_build(&args, &wanted, TargetKind::Bin, opts)?;
+        Ok(built
+            .into_iter()
+            .map(|((_, name), exe)| (name, exe))
+            .collect())
+    }
+
+    /// Builds the bench targets `targets` (`cargo bench --no-run`, the bench profile) with one
+    /// cargo invocation and returns each target's executable by package id and target name.
+    pub fn build_benches(
+        &self,
+        targets: &[BenchTarget],
+        opts: BuildOptions,
+    ) -> Result<BenchExes, WorkspaceError> {
+        if targets.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut args: Vec<String> = vec!["bench".into(), "--no-run".into()];
+        let packages: BTreeSet<&str> = targets.iter().map(|t| t.package_id.as_str()).collect();
+        for package in packages {
+            args.extend(["--package".into(), package.to_owned()]);
+        }
+        let names: BTreeSet<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        for name in names {
+            args.extend(["--bench".into(), name.to_owned()]);
+        }
+        let wanted = targets
+            .iter()
+            .map(|t| (Some(t.package_id.clone()), t.name.clone()))
+            .collect();
+        let built = self.cargo_build(&args, &wanted, TargetKind::Bench, opts)?;
+        Ok(built
+            .into_iter()
+            .filter_map(|((id, name), exe)| Some(((id?, name), exe)))
+            .collect())
+    }
+
+    /// Runs cargo with `args` (a build command) and JSON messages, started in the workspace
+    /// root so that this side's `.cargo/config.toml` is the one cargo reads, and returns the
+    /// executables of the targets of `kind` in `wanted` (package id, or any package; target).
+    fn cargo_build(
+        &self,
+        args: &[String],
+        wanted: &BTreeSet<(Option<String>, String)>,
+        kind: TargetKind,
+        opts: BuildOptions,
+    ) -> Result<BTreeMap<(Option<String>, String), PathBuf>, WorkspaceError> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(&cargo);
+        cmd.args(args)
+            .arg("--message-format=json-render-diagnostics")
+            .arg("--manifest-path")
+            .arg(&self.manifest_path)
+            .current_dir(&self.root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if opts.quiet {
+            cmd.arg("--quiet");
+        }
+        if let Some(dir) = opts.target_dir {
+            cmd.arg("--target-dir").arg(dir);
+        }
+        if opts.verbose {
+            eprintln!("Running `{}` in {}", shown(&cmd), self.root.display());
+        }
+        let mut child = cmd.spawn().map_err(|source| WorkspaceError::Spawn {
+            program: cargo.clone(),
+            source,
+        })?;
+        let mut built = BTreeMap::new();
+        if let Some(stdout) = child.stdout.take() {
+            for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
+                if let Message::CompilerArtifact(artifact) = message
+                    && artifact.target.kind.contains(&kind)
+                    && let Some(exe) = artifact.executable
+                {
+                    let name = artifact.target.name.clone();
+                    let by_id = (Some(artifact.package_id.repr.clone()), name.clone());
+                    let key = if wanted.contains(&by_id) {
+                        by_id
+                    } else {
+                        (None, name)
+                    };
+                    if wanted.contains(&key) {
+                        built.insert(key, exe.into());
+                    }
+                }
+            }
+        }
+        let status = child.wait().map_err(|source| WorkspaceError::Spawn {
+            program: cargo,
+            source,
+        })?;
+        if !status.success() {
+            return Err(WorkspaceError::BuildFailed {
+                command: format!("cargo {}", args[..2.min(args.len())].join(" ")),
+                status: status.to_string(),
+            });
+        }
+        match wanted.iter().find(|w| !built.contains_key(*w)) {
+            Some((_, missing)) => Err(WorkspaceError::NoExecutable {
+                name: missing.clone(),
+            }),
+            None => Ok(built),
+        }
+    }
+}
+
+/// A command line as a person would type it.
+fn shown(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| {
+            let a = a.to_string_lossy();
+            if a.contains([' ', '\'', '"']) {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            } else {
+                a.into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
