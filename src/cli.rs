@@ -322,6 +322,7 @@ fn parse_store(text: &str) -> Result<StoreSpec, String> {
 }
 
 #[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Records")]
 pub struct StoreArgs {
     /// Where records are kept: `notes` (git notes, the default) or `dir:PATH`.
     #[arg(long, value_name = "STORE", value_parser = parse_store)]
@@ -329,6 +330,7 @@ pub struct StoreArgs {
 }
 
 #[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Records")]
 pub struct SaveArgs {
     /// Store a record even though the working tree has uncommitted changes (marked dirty).
     #[arg(long)]
@@ -462,17 +464,23 @@ pub struct ListArgs {
 
 /// Overrides of the sampling settings of every workload.
 #[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Sampling (override perf.toml for every workload)")]
 pub struct SamplingArgs {
-    /// Warm-up runs before measuring (overrides perf.toml).
+    /// Warm-up runs before measuring a command workload. Criterion benchmarks warm up for a
+    /// time instead: `[criterion] warm_up_time`.
     #[arg(long, value_name = "N")]
     pub warmup: Option<u32>,
-    /// Runs always taken (overrides perf.toml).
+    /// Runs always taken. Criterion benchmarks: the least samples in `run` and `record` (at
+    /// least 10), the least rounds in `check` and `compare`.
     #[arg(long, value_name = "N")]
     pub min_runs: Option<u32>,
-    /// Runs never exceeded (overrides perf.toml).
+    /// Runs never exceeded. Criterion benchmarks: the most samples in `run` and `record`, the
+    /// most rounds in `check` and `compare`.
     #[arg(long, value_name = "N")]
     pub max_runs: Option<u32>,
     /// After min-runs, stop once this much time was spent measuring, e.g. 500ms, 10s.
+    /// Criterion benchmarks: criterion's measurement time in `run` and `record`, the time per
+    /// side in `check` and `compare`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub time_cap: Option<Duration>,
 }

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::Workload;
 use crate::errors::MeasureError;
-use crate::measure::criterion::{BenchSample, CriterionSettings, run_suite};
+use crate::measure::criterion::{BenchSample, CriterionSettings, Suite, run_suite};
+use crate::measure::criterion_output::BenchEvent;
 use crate::measure::{Failure, Measured, RunSpec, Runner, Sample, measure};
 use crate::report::Progress;
 use crate::stats::{BudgetStatus, Summary, check_budget, summarize};
@@ -143,27 +144,45 @@ pub fn run_criterion(
         };
         let mut outcomes: Vec<Option<Result<BenchSample, Failure>>> = vec![None; group.len()];
         let mut pending: Vec<usize> = (0..group.len()).collect();
+        let mut finished = 0;
         while !pending.is_empty() {
             let ids: Vec<String> = pending.iter().map(|&i| full_id(&group[i])).collect();
-            progress.start(
+            progress.start_counting(
                 &format!(
                     "criterion bench `{}` ({} benchmarks)",
                     bench.target,
                     ids.len()
                 ),
-                done,
+                done + finished,
                 total,
-                ids.len(),
+                group.len(),
+                "benchmarks",
             );
-            let run = run_suite(
-                runner,
-                &format!("criterion:{}", bench.target),
-                &bench.exe,
-                &group[0].cwd,
-                &ids,
+            let suite = Suite {
+                name: &format!("criterion:{}", bench.target),
+                exe: &bench.exe,
+                cwd: &group[0].cwd,
+                ids: &ids,
                 settings,
                 run_id,
-            )?;
+            };
+            // One step per benchmark as criterion reports it.
+            let run = run_suite(runner, &suite, &mut |event| {
+                if let BenchEvent::Finished { id, estimate } = event {
+                    let name = group
+                        .iter()
+                        .find(|w| full_id(w) == *id)
+                        .map_or(id.as_str(), |w| w.name.as_str());
+                    finished += 1;
+                    progress.item(
+                        finished,
+                        done + finished - 1,
+                        total,
+                        name,
+                        &format!("{estimate} per iteration (criterion's estimate)"),
+                    );
+                }
+            })?;
             let mut rest = Vec::new();
             let mut blamed = false;
             for &i in &pending {
@@ -174,6 +193,7 @@ pub fn run_criterion(
                     // is the one the process died in.
                     blamed = true;
                     outcomes[i] = Some(Err(f.clone()));
+                    finished += 1;
                 } else if run.failure.is_some() {
                     rest.push(i);
                 } else {
@@ -182,14 +202,16 @@ pub fn run_criterion(
                     )));
                 }
             }
-            progress.finish_line(&format!("{} s", run.wall_ns / 1_000_000_000));
+            progress.finish_quietly();
             pending = rest;
         }
         for (w, outcome) in group.into_iter().zip(outcomes) {
             let outcome = outcome.unwrap_or_else(|| Err(no_samples("it was not run")));
             let result = evaluate_criterion(w, outcome);
-            progress.start(&result.workload.name, done, total, 0);
-            progress.finish(&result);
+            if result.failure.is_some() {
+                progress.start(&result.workload.name, done, total, 0);
+                progress.finish(&result);
+            }
             done += 1;
             on_result(&result);
             out.push(result);

@@ -126,6 +126,12 @@ fn measure(
     let run_id = format!("{:016x}", fastrand::u64(..));
     let (benches, commands): (Vec<Workload>, Vec<Workload>) =
         workloads.into_iter().partition(|w| w.criterion.is_some());
+    // Checked before anything is measured: a sampling flag criterion cannot follow stops here.
+    let settings = if benches.is_empty() {
+        None
+    } else {
+        Some(criterion_settings(&config, sampling, global.quiet)?)
+    };
     let mut streamed = Ok(());
     let mut progress = Progress::new(mode);
     let mut on_result = |r: &WorkloadResult| {
@@ -134,14 +140,16 @@ fn measure(
         }
     };
     let mut results = run_all(commands, runner.as_mut(), &mut progress, &mut on_result)?;
-    results.extend(run_criterion(
-        benches,
-        &criterion_settings(&config),
-        &run_id,
-        runner.as_mut(),
-        &mut progress,
-        &mut on_result,
-    )?);
+    if let Some(settings) = &settings {
+        results.extend(run_criterion(
+            benches,
+            settings,
+            &run_id,
+            runner.as_mut(),
+            &mut progress,
+            &mut on_result,
+        )?);
+    }
     streamed?;
     let code = if results.iter().all(|r| r.status() == Status::Passed) {
         exit_codes::OK
@@ -213,14 +221,47 @@ fn build_bins(ws: &Workspace, workloads: &mut [Workload], build: &Build) -> Resu
     Ok(())
 }
 
-/// What `[criterion]` says about measuring for `run` and `record`.
-fn criterion_settings(config: &Config) -> CriterionSettings {
-    CriterionSettings {
-        warm_up_time: config.criterion.warm_up_time,
-        measurement_time: config.criterion.measurement_time,
-        sample_size: config.criterion.sample_size,
+/// What `[criterion]` says about measuring for `run` and `record`, with the command line's
+/// sampling flags applied: `--time-cap` is criterion's measurement time, `--min-runs` and
+/// `--max-runs` bound its sample size. `--warmup` counts runs, which criterion has no notion
+/// of: a note says what to set instead.
+pub(super) fn criterion_settings(
+    config: &Config,
+    sampling: &SamplingArgs,
+    quiet: bool,
+) -> Result<CriterionSettings> {
+    let c = &config.criterion;
+    let mut sample_size = c.sample_size;
+    if let Some(min) = sampling.min_runs {
+        sample_size = sample_size.max(min);
     }
+    if let Some(max) = sampling.max_runs {
+        sample_size = sample_size.min(max);
+    }
+    if sample_size < MIN_CRITERION_SAMPLES {
+        bail!(
+            "--max-runs {} would give criterion benchmarks {sample_size} samples, and criterion \
+             takes at least {MIN_CRITERION_SAMPLES}; pass --max-runs {MIN_CRITERION_SAMPLES} or \
+             more, or leave criterion benchmarks out with a filter",
+            sampling.max_runs.unwrap_or_default()
+        );
+    }
+    if sampling.warmup.is_some() && !quiet {
+        eprintln!(
+            "note: --warmup counts runs of command workloads; criterion benchmarks warm up for a \
+             time, `[criterion] warm_up_time` in perf.toml ({})",
+            crate::config::units::format_duration(c.warm_up_time)
+        );
+    }
+    Ok(CriterionSettings {
+        warm_up_time: c.warm_up_time,
+        measurement_time: sampling.time_cap.unwrap_or(c.measurement_time),
+        sample_size,
+    })
 }
+
+/// Criterion refuses fewer samples than this.
+const MIN_CRITERION_SAMPLES: u32 = 10;
 
 pub(super) fn new_record(
     config: &Config,

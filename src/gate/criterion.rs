@@ -13,7 +13,7 @@ use crate::config::{Metric, Sampling};
 use crate::discover::Workload;
 use crate::errors::MeasureError;
 use crate::fnv::fnv1a;
-use crate::measure::criterion::{BenchSample, CriterionSettings, run_suite};
+use crate::measure::criterion::{BenchSample, CriterionSettings, Suite, run_suite};
 use crate::measure::{Failure, MIN_LOOK_ROUNDS, Measured, Runner, Sample};
 use crate::pipeline::{evaluate_criterion, no_samples};
 use crate::report::Progress;
@@ -128,15 +128,15 @@ pub fn run_bench_gate(
                 }
                 let ids: Vec<String> = running.iter().map(|&i| tracks[i].id.clone()).collect();
                 let label = if side == 0 { "base" } else { "new" };
-                let run = run_suite(
-                    runner,
-                    &format!("criterion:{}@{label}", t.target),
-                    &exe,
-                    &cwd,
-                    &ids,
+                let suite = Suite {
+                    name: &format!("criterion:{}@{label}", t.target),
+                    exe: &exe,
+                    cwd: &cwd,
+                    ids: &ids,
                     settings,
-                    &format!("cargo-perf-round-{round}"),
-                )?;
+                    run_id: &format!("cargo-perf-round-{round}"),
+                };
+                let run = run_suite(runner, &suite, &mut |_| {})?;
                 let share = run.wall_ns / running.len() as u64;
                 let mut blamed = false;
                 for &i in &running {

@@ -138,6 +138,16 @@ impl Runner for Counting<'_> {
         self.runs_ns += result.sample.wall_ns;
         Ok(result)
     }
+
+    fn run_watched(
+        &mut self,
+        spec: &RunSpec,
+        on_line: &mut dyn FnMut(crate::measure::Stream, &str),
+    ) -> Result<crate::measure::RunResult, MeasureError> {
+        let result = self.inner.run_watched(spec, on_line)?;
+        self.runs_ns += result.sample.wall_ns;
+        Ok(result)
+    }
 }
 
 /// Measures every workload, base and candidate interleaved, and gives each its verdict.

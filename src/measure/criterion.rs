@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::criterion_output::{BenchEvent, OutputParser};
 use super::runner::{RunSpec, Runner};
 use super::sampler::{Failure, failure_of};
 use crate::errors::MeasureError;
@@ -151,19 +152,48 @@ pub struct SuiteRun {
     pub failure: Option<Failure>,
     /// Wall time of the whole process.
     pub wall_ns: u64,
+    /// What criterion said it did for each benchmark, by id as printed.
+    pub observed: BTreeMap<String, Observed>,
+}
+
+/// The settings criterion reported using for one benchmark: where they differ from what the
+/// tool asked for, the suite set them in code (criterion gives those precedence).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub warm_up: Option<Duration>,
+    pub samples: Option<u64>,
+    /// Criterion's estimate of the measuring time, from the measurement time it uses.
+    pub estimated: Option<Duration>,
+}
+
+/// One run of a bench executable: which benchmarks, how, and under which baseline name.
+#[derive(Debug, Clone, Copy)]
+pub struct Suite<'a> {
+    /// The name the runner knows the run by (the fake runner looks it up).
+    pub name: &'a str,
+    pub exe: &'a Path,
+    /// The package's folder, where `cargo bench` would run it.
+    pub cwd: &'a Path,
+    pub ids: &'a [String],
+    pub settings: &'a CriterionSettings,
+    pub run_id: &'a str,
 }
 
 /// Runs the benchmarks `ids` of `exe` once, in a private `CRITERION_HOME` that is deleted
 /// afterwards, saving them as the baseline `run_id`.
 pub fn run_suite(
     runner: &mut dyn Runner,
-    name: &str,
-    exe: &Path,
-    cwd: &Path,
-    ids: &[String],
-    settings: &CriterionSettings,
-    run_id: &str,
+    suite: &Suite,
+    on_event: &mut dyn FnMut(&BenchEvent),
 ) -> Result<SuiteRun, MeasureError> {
+    let Suite {
+        name,
+        exe,
+        cwd,
+        ids,
+        settings,
+        run_id,
+    } = *suite;
     let home = tempfile::Builder::new()
         .prefix("cargo-perf-criterion-")
         .tempdir()
@@ -199,11 +229,33 @@ pub fn run_suite(
         cwd: cwd.to_owned(),
         timeout: per_bench * ids.len().max(1) as u32 + Duration::from_secs(30),
     };
-    let run = runner.run(&spec)?;
+    let mut parser = OutputParser::default();
+    let mut observed: BTreeMap<String, Observed> = BTreeMap::new();
+    let run = runner.run_watched(&spec, &mut |stream, line| {
+        if let Some(event) = parser.line(stream, line) {
+            match &event {
+                BenchEvent::WarmingUp { id, time } => {
+                    observed.entry(id.clone()).or_default().warm_up = Some(*time);
+                }
+                BenchEvent::Collecting {
+                    id,
+                    samples,
+                    estimated,
+                } => {
+                    let o = observed.entry(id.clone()).or_default();
+                    o.samples = Some(*samples);
+                    o.estimated = Some(*estimated);
+                }
+                BenchEvent::Started(_) | BenchEvent::Finished { .. } => {}
+            }
+            on_event(&event);
+        }
+    })?;
     let mut out = SuiteRun {
         results: read_baseline(home.path(), run_id)?,
         failure: None,
         wall_ns: run.sample.wall_ns,
+        observed,
     };
     if !run.succeeded() {
         out.failure = Some(failure_of(&run, &spec, false));

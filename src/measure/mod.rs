@@ -1,8 +1,10 @@
 //! Running workloads: the process runner, the fake runner for tests, and the sampling loop.
 
 pub mod criterion;
+pub mod criterion_output;
 mod fake;
 mod interleave;
+mod pipes;
 mod process;
 mod runner;
 mod sampler;
@@ -10,5 +12,5 @@ mod sampler;
 pub use fake::FakeRunner;
 pub use interleave::{Look, MIN_LOOK_ROUNDS, Paired, measure_paired};
 pub use process::ProcessRunner;
-pub use runner::{Exit, RunResult, RunSpec, Runner, Sample};
+pub use runner::{Exit, RunResult, RunSpec, Runner, Sample, Stream};
 pub use sampler::{Failure, Measured, measure};

@@ -21,12 +21,16 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::pipes::{Pipes, Stream};
 use super::runner::{Exit, RunResult, RunSpec, Runner, Sample};
 use crate::errors::MeasureError;
 
 /// How much of standard error is kept for failure messages.
-const STDERR_TAIL_BYTES: u64 = 4096;
+const STDERR_TAIL_BYTES: u64 = super::pipes::TAIL_BYTES as u64;
 const STDERR_TAIL_LINES: usize = 20;
+
+/// Called with each line a watched child writes.
+type LineWatcher<'a> = dyn FnMut(Stream, &str) + 'a;
 
 /// Starts real processes.
 pub struct ProcessRunner {
@@ -65,43 +69,73 @@ impl ProcessRunner {
 
 impl Runner for ProcessRunner {
     fn run(&mut self, spec: &RunSpec) -> Result<RunResult, MeasureError> {
-        let io = |what| move |source| MeasureError::Sys { what, source };
-        // The child shares this file's offset; it is zero unless the last run wrote something.
-        if self
-            .stderr
-            .stream_position()
-            .map_err(io("seeking standard error"))?
-            != 0
-        {
-            self.stderr
-                .set_len(0)
-                .map_err(io("truncating standard error"))?;
-            self.stderr
-                .seek(SeekFrom::Start(0))
-                .map_err(io("seeking standard error"))?;
-        }
-        let stderr = self
-            .stderr
-            .try_clone()
-            .map_err(io("duplicating a descriptor"))?;
+        self.run_with(spec, None)
+    }
 
+    fn run_watched(
+        &mut self,
+        spec: &RunSpec,
+        on_line: &mut dyn FnMut(Stream, &str),
+    ) -> Result<RunResult, MeasureError> {
+        self.run_with(spec, Some(on_line))
+    }
+}
+
+impl ProcessRunner {
+    /// One run. Unwatched, standard output goes nowhere and standard error to the in-memory
+    /// file; watched, both come through pipes, line by line, as the child writes them.
+    fn run_with(
+        &mut self,
+        spec: &RunSpec,
+        mut watch: Option<&mut LineWatcher>,
+    ) -> Result<RunResult, MeasureError> {
+        let io = |what| move |source| MeasureError::Sys { what, source };
         let mut cmd = Command::new(&spec.argv[0]);
         cmd.args(&spec.argv[1..])
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&spec.cwd)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
             .process_group(0);
+        if watch.is_some() {
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        } else {
+            // The child shares this file's offset; it is zero unless the last run wrote
+            // something.
+            if self
+                .stderr
+                .stream_position()
+                .map_err(io("seeking standard error"))?
+                != 0
+            {
+                self.stderr
+                    .set_len(0)
+                    .map_err(io("truncating standard error"))?;
+                self.stderr
+                    .seek(SeekFrom::Start(0))
+                    .map_err(io("seeking standard error"))?;
+            }
+            let stderr = self
+                .stderr
+                .try_clone()
+                .map_err(io("duplicating a descriptor"))?;
+            cmd.stdout(Stdio::null()).stderr(stderr);
+        }
 
         let rss_floor_bytes = own_peak_rss();
         let start = Instant::now();
-        let child = cmd.spawn().map_err(|source| MeasureError::Spawn {
+        let mut child = cmd.spawn().map_err(|source| MeasureError::Spawn {
             program: spec.argv[0].clone(),
             source,
         })?;
         let pid = child.id() as libc::pid_t;
-        let timed_out = !wait_for_exit(pid, start + spec.timeout)?;
+        let deadline = start.checked_add(spec.timeout);
+        let mut pipes = watch
+            .as_ref()
+            .map(|_| Pipes::new(child.stdout.take(), child.stderr.take()));
+        let timed_out = match (&mut pipes, &mut watch) {
+            (Some(pipes), Some(on_line)) => !wait_watching(pid, deadline, pipes, *on_line)?,
+            _ => !wait_for_exit(pid, deadline)?,
+        };
         let wall = start.elapsed();
         // SAFETY: kill takes plain integers; the leader is an unreaped zombie, so the group id
         // still names our group.
@@ -125,10 +159,18 @@ impl Runner for ProcessRunner {
         } else {
             Exit::Code(libc::WEXITSTATUS(status))
         };
-        let stderr_tail = if exit == Exit::Code(0) {
-            String::new()
-        } else {
-            self.stderr_tail()
+        let stderr_tail = match (&mut pipes, &mut watch) {
+            (Some(pipes), Some(on_line)) => {
+                // Every writer is gone: what is left in the pipes ends now.
+                pipes.finish(*on_line);
+                if exit == Exit::Code(0) {
+                    String::new()
+                } else {
+                    pipes.stderr_tail(STDERR_TAIL_LINES)
+                }
+            }
+            _ if exit == Exit::Code(0) => String::new(),
+            _ => self.stderr_tail(),
         };
         Ok(RunResult {
             sample,
@@ -137,6 +179,78 @@ impl Runner for ProcessRunner {
             rss_floor_bytes,
         })
     }
+}
+
+/// Waits until `pid` exits (true) or `deadline` passes (false, after killing its group),
+/// passing the lines of its pipes to `on_line` meanwhile. The child is left unreaped.
+fn wait_watching(
+    pid: libc::pid_t,
+    deadline: Option<Instant>,
+    pipes: &mut Pipes,
+    on_line: &mut dyn FnMut(Stream, &str),
+) -> Result<bool, MeasureError> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    let result = (|| loop {
+        let mut fds: Vec<libc::pollfd> = pipes
+            .fds()
+            .into_iter()
+            .chain((pidfd >= 0).then_some(pidfd))
+            .map(|fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        // Without a pidfd the exit is found by checking now and then.
+        let cap = if pidfd >= 0 { 1000 } else { 20 };
+        let ms = left.map_or(cap, |l| {
+            (l.as_millis().min(cap as u128) as i32) + i32::from(!l.is_zero())
+        });
+        // SAFETY: a valid array of pollfd of the given length.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return Err(sys("poll on the workload's pipes"));
+        }
+        pipes.read_available(on_line);
+        let exited = if pidfd >= 0 {
+            fds.last().is_some_and(|p| p.revents != 0)
+        } else {
+            has_exited(pid)?
+        };
+        if exited {
+            return Ok(true);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // SAFETY: the child is not reaped yet, so the group id is still ours.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            return Ok(false);
+        }
+    })();
+    if pidfd >= 0 {
+        // SAFETY: the descriptor pidfd_open returned; nothing else owns it.
+        unsafe { libc::close(pidfd) };
+    }
+    result
+}
+
+/// Whether `pid` has exited, without reaping it.
+fn has_exited(pid: libc::pid_t) -> Result<bool, MeasureError> {
+    // SAFETY: siginfo_t is plain data, zeroed is a valid value; waitid fills it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: a valid pointer to a siginfo_t.
+    let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+    if rc != 0 {
+        return if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            Ok(false)
+        } else {
+            Err(sys("waitid on the workload"))
+        };
+    }
+    // SAFETY: si_pid is set by waitid; zero means the child has not exited.
+    Ok(unsafe { info.si_pid() } != 0)
 }
 
 /// An in-memory file (memfd), or a temporary file where memfd is not available.
@@ -155,8 +269,8 @@ fn stderr_file() -> Result<File, MeasureError> {
 }
 
 /// Waits until `pid` exits (true) or `deadline` passes (false, after killing its group). The
-/// child is left unreaped.
-fn wait_for_exit(pid: libc::pid_t, deadline: Instant) -> Result<bool, MeasureError> {
+/// child is left unreaped. A deadline too far away to represent (`None`) never passes.
+fn wait_for_exit(pid: libc::pid_t, deadline: Option<Instant>) -> Result<bool, MeasureError> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
     let exited = if fd >= 0 {
@@ -174,10 +288,15 @@ fn wait_for_exit(pid: libc::pid_t, deadline: Instant) -> Result<bool, MeasureErr
     Ok(exited)
 }
 
-fn poll_pidfd(fd: libc::c_int, deadline: Instant) -> Result<bool, MeasureError> {
+fn poll_pidfd(fd: libc::c_int, deadline: Option<Instant>) -> Result<bool, MeasureError> {
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ms = left.as_millis().min(i32::MAX as u128) as i32 + i32::from(!left.is_zero());
+        let ms = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                left.as_millis().min(i32::MAX as u128 - 1) as i32 + i32::from(!left.is_zero())
+            }
+            None => -1,
+        };
         let mut pfd = libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -188,7 +307,7 @@ fn poll_pidfd(fd: libc::c_int, deadline: Instant) -> Result<bool, MeasureError> 
         if n > 0 {
             return Ok(true);
         }
-        if n == 0 && Instant::now() >= deadline {
+        if n == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(false);
         }
         if n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
@@ -198,26 +317,18 @@ fn poll_pidfd(fd: libc::c_int, deadline: Instant) -> Result<bool, MeasureError> 
 }
 
 /// The fallback for kernels without pidfd: checks for exit with growing sleeps.
-fn poll_waitid(pid: libc::pid_t, deadline: Instant) -> Result<bool, MeasureError> {
+fn poll_waitid(pid: libc::pid_t, deadline: Option<Instant>) -> Result<bool, MeasureError> {
     let mut pause = Duration::from_micros(50);
     loop {
-        // SAFETY: siginfo_t is plain data, zeroed is a valid value; waitid fills it.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-        // SAFETY: a valid pointer to a siginfo_t.
-        let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
-        // SAFETY: si_pid is set by waitid; zero means the child has not exited.
-        if rc == 0 && unsafe { info.si_pid() } != 0 {
+        if has_exited(pid)? {
             return Ok(true);
         }
-        if rc != 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return Err(sys("waitid on the workload"));
-        }
         let now = Instant::now();
-        if now >= deadline {
+        let left = deadline.map(|d| d.saturating_duration_since(now));
+        if left.is_some_and(|l| l.is_zero()) {
             return Ok(false);
         }
-        std::thread::sleep(pause.min(deadline - now));
+        std::thread::sleep(left.map_or(pause, |l| pause.min(l)));
         pause = (pause * 2).min(Duration::from_millis(5));
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::pipes::Stream;
 use crate::errors::MeasureError;
 
 /// One process to start: no shell unless the argv asks for one.
@@ -70,4 +71,15 @@ impl RunResult {
 /// Starts a process and measures it. A real one and a fake one exist.
 pub trait Runner {
     fn run(&mut self, spec: &RunSpec) -> Result<RunResult, MeasureError>;
+
+    /// `run`, passing each line the child writes on standard output or error to `on_line` as
+    /// it comes (for progress). A runner without real output has no lines to pass.
+    fn run_watched(
+        &mut self,
+        spec: &RunSpec,
+        on_line: &mut dyn FnMut(Stream, &str),
+    ) -> Result<RunResult, MeasureError> {
+        let _ = on_line;
+        self.run(spec)
+    }
 }

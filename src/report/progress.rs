@@ -50,14 +50,27 @@ impl Progress {
     }
 
     pub fn start(&mut self, name: &str, index: usize, total: usize, expected: usize) {
+        self.start_counting(name, index, total, expected, "runs");
+    }
+
+    /// `start`, counting `unit` (`runs`, `benchmarks`, `rounds`) on the bar.
+    pub fn start_counting(
+        &mut self,
+        name: &str,
+        index: usize,
+        total: usize,
+        expected: usize,
+        unit: &str,
+    ) {
         self.prefix = format!("[{}/{total}] {name}", index + 1);
         if self.mode == ProgressMode::Bar {
             let bar =
                 ProgressBar::with_draw_target(Some(expected as u64), ProgressDrawTarget::stderr());
-            // The template is a constant; it is checked by the tests that run with a bar.
-            if let Ok(style) =
-                ProgressStyle::with_template("{prefix} {wide_bar} {pos}/{len} runs {elapsed}")
-            {
+            // The template is built from constants; it is checked by the tests that run with a
+            // bar.
+            if let Ok(style) = ProgressStyle::with_template(&format!(
+                "{{prefix}} {{wide_bar}} {{pos}}/{{len}} {unit} {{elapsed}} {{msg}}"
+            )) {
                 bar.set_style(style);
             }
             bar.set_prefix(self.prefix.clone());
@@ -70,6 +83,28 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.set_length(expected as u64);
             bar.set_position(done as u64);
+        }
+    }
+
+    /// One item of the current step is done (a benchmark of a criterion run): the bar moves to
+    /// `done` and names it; in CI logs, a line `[index+1/total] name: text`.
+    pub fn item(&mut self, done: usize, index: usize, total: usize, name: &str, text: &str) {
+        match (&self.bar, self.mode) {
+            (Some(bar), _) => {
+                bar.set_position(done as u64);
+                bar.set_message(name.to_owned());
+            }
+            (None, ProgressMode::Lines) => {
+                let _ = writeln!(std::io::stderr(), "[{}/{total}] {name}: {text}", index + 1);
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends the current step without a line of its own (its items had theirs).
+    pub fn finish_quietly(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
         }
     }
 

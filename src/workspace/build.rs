@@ -108,6 +108,9 @@ impl Workspace {
         if opts.quiet {
             cmd.arg("--quiet");
         }
+        if let Some(dir) = super::members::absolute_target_dir_var() {
+            cmd.env("CARGO_TARGET_DIR", dir);
+        }
         if let Some(dir) = opts.target_dir {
             cmd.arg("--target-dir").arg(dir);
         }

@@ -91,6 +91,9 @@ impl Workspace {
                 .ok()
                 .and_then(|d| nearest_manifest(&d)),
         };
+        if let Some(dir) = absolute_target_dir_var() {
+            cmd.env("CARGO_TARGET_DIR", dir);
+        }
         let meta = cmd
             .exec()
             .map_err(|e| WorkspaceError::Metadata(e.to_string().trim().to_owned()))?;
@@ -219,6 +222,17 @@ impl Workspace {
             })
             .collect()
     }
+}
+
+/// `CARGO_TARGET_DIR` made absolute against the folder the tool was started in, when it is
+/// relative: cargo resolves it against the folder cargo starts in, and the tool starts cargo in
+/// the workspace root.
+pub(super) fn absolute_target_dir_var() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty())?);
+    if dir.is_absolute() {
+        return None;
+    }
+    std::path::absolute(dir).ok()
 }
 
 /// The `Cargo.toml` cargo would use when started in `dir`: the nearest one in it or above it.

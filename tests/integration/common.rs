@@ -47,12 +47,22 @@ pub fn helper() -> &'static Path {
 }
 
 /// Where the tests' checks keep worktrees of other revisions (instead of the user's cache dir):
-/// emptied once per test run. It sits in the target dir, outside every repository a test makes.
+/// a folder of this test process in the temporary dir, outside every repository and workspace
+/// a test makes. Folders of earlier test processes that are gone are removed.
 pub fn perf_cache_dir() -> &'static Path {
     static CACHE: OnceLock<PathBuf> = OnceLock::new();
     CACHE.get_or_init(|| {
-        let dir = fixture_target_dir().join("perf-cache");
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = std::env::temp_dir();
+        let prefix = "cargo-perf-test-cache-";
+        for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix(prefix)
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = tmp.join(format!("{prefix}{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("creating the tests' perf cache");
         dir
     })

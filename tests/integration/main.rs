@@ -10,5 +10,7 @@ mod gate;
 mod git;
 mod report;
 mod runner;
+mod selection;
+mod sides;
 mod simulation;
 mod store;
