@@ -231,6 +231,8 @@ fn stored_results(
             threshold: threshold(name),
             comparison,
             verdict: if failed { GateVerdict::Failed } else { verdict },
+            spent_ns: 0,
+            notes: Vec::new(),
         });
     }
     out

@@ -87,7 +87,7 @@ fn load_commands(
             let names: Vec<&str> = left.iter().map(|w| w.name.as_str()).collect();
             eprintln!(
                 "note: leaving out {} whose {{bin:NAME}} belongs to a package not selected: {}",
-                plural(names.len(), "workload"),
+                crate::config::units::plural(names.len(), "workload"),
                 names.join(", ")
             );
         }
@@ -107,15 +107,6 @@ fn no_workloads(config: &Config) -> String {
             " (`[criterion] enabled = false` turns them off)"
         }
     )
-}
-
-/// `1 workload`, `2 workloads`.
-pub(crate) fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 /// How a side is built: cargo's options and the side's name for the lines that announce it.

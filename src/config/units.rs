@@ -137,6 +137,15 @@ pub fn format_duration(d: Duration) -> String {
 }
 
 /// Formats a byte count for people: `812 B`, `3.4 MiB`.
+/// `1 workload`, `2 workloads`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 pub fn format_bytes(bytes: u64) -> String {
     let b = bytes as f64;
     if b < 1024.0 {

@@ -263,6 +263,8 @@ fn result_of(k: Track) -> GateResult {
         threshold,
         comparison,
         verdict,
+        spent_ns: k.spent[1],
+        notes: Vec::new(),
     }
 }
 
@@ -297,5 +299,7 @@ fn removed(target: &str, id: &str) -> GateResult {
         threshold: 0.0,
         comparison: None,
         verdict: GateVerdict::Removed,
+        spent_ns: 0,
+        notes: Vec::new(),
     }
 }

@@ -83,6 +83,12 @@ pub struct GateResult {
     pub threshold: f64,
     pub comparison: Option<Comparison>,
     pub verdict: GateVerdict,
+    /// Time spent measuring the candidate side (about the same went to the base): what an
+    /// estimate of the time that would decide an inconclusive verdict starts from.
+    pub spent_ns: u64,
+    /// Things the reader should know about this verdict (the suite's settings differ between
+    /// the sides, its throughput changed).
+    pub notes: Vec<String>,
 }
 
 impl GateResult {
@@ -262,6 +268,7 @@ pub fn run_gate_with_benches(
                 None => verdict.as_str().to_owned(),
             }
         ));
+        let spent_ns = candidate.samples.iter().map(|s| s.wall_ns).sum();
         results.push(GateResult {
             candidate,
             base,
@@ -269,6 +276,8 @@ pub fn run_gate_with_benches(
             threshold,
             comparison,
             verdict,
+            spent_ns,
+            notes: Vec::new(),
         });
     }
     if let Some(plan) = plan {

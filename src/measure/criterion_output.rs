@@ -118,7 +118,9 @@ pub fn parse_time(text: &str) -> Option<Duration> {
         "s" => value * 1e9,
         _ => return None,
     };
-    (0.0..1e18).contains(&ns).then(|| Duration::from_nanos(ns.round() as u64))
+    (0.0..1e18)
+        .contains(&ns)
+        .then(|| Duration::from_nanos(ns.round() as u64))
 }
 
 #[cfg(test)]

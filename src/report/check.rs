@@ -25,6 +25,43 @@ impl CheckReport {
         self.exit_code == crate::errors::exit_codes::OK
     }
 
+    /// The workloads that were compared but not decided.
+    pub fn undecided(&self) -> Vec<&GateResult> {
+        self.results
+            .iter()
+            .filter(|r| r.verdict == GateVerdict::Inconclusive)
+            .collect()
+    }
+
+    /// The last line: `Passed.`, `FAILED.`, or a pass that says what it could not see.
+    pub fn conclusion(&self) -> String {
+        let undecided = self.undecided();
+        if !self.passed() {
+            return "FAILED.".into();
+        }
+        if undecided.is_empty() {
+            return "Passed.".into();
+        }
+        let largest = undecided
+            .iter()
+            .filter_map(|r| hidden_change(r))
+            .fold(0.0f64, f64::max);
+        let what = if undecided.len() == self.results.len() {
+            format!(
+                "nothing was decided: no workload regressed beyond what its interval allows, but each could hide a change (up to {:.1}%)",
+                largest * 100.0
+            )
+        } else {
+            format!(
+                "{} of {} not decided: they could hide a change of up to {:.1}%",
+                undecided.len(),
+                self.results.len(),
+                largest * 100.0
+            )
+        };
+        format!("Passed, but {what}; --strict fails on undecided workloads.")
+    }
+
     /// `1 regressed, 3 unchanged, 1 over budget`.
     pub fn counts(&self) -> String {
         let mut parts = Vec::new();
@@ -123,6 +160,65 @@ pub fn failure_line(r: &GateResult, strict: bool) -> Option<String> {
         ));
     }
     None
+}
+
+/// For an inconclusive verdict, the largest change its interval still allows either way
+/// (0.081: a change of 8.1 % could be hidden).
+pub fn hidden_change(r: &GateResult) -> Option<f64> {
+    if r.verdict != GateVerdict::Inconclusive {
+        return None;
+    }
+    let c = r.comparison.as_ref()?;
+    Some((c.ci.upper - 1.0).abs().max((1.0 - c.ci.lower).abs()))
+}
+
+/// For an inconclusive verdict: what its interval could still hide and what would decide it.
+pub fn undecided_line(r: &GateResult) -> Option<String> {
+    let hidden = hidden_change(r)?;
+    let c = r.comparison.as_ref()?;
+    let rounds = r.candidate.samples.len().max(r.base.samples.len());
+    let mut line = format!(
+        "{} could hide a change of up to {:.1}% (interval {:+.1}% to {:+.1}% after {rounds} rounds, threshold ±{:.1}%)",
+        r.candidate.workload.name,
+        hidden * 100.0,
+        (c.ci.lower - 1.0) * 100.0,
+        (c.ci.upper - 1.0) * 100.0,
+        r.threshold * 100.0
+    );
+    // The interval narrows about as 1/sqrt(rounds). It decides once its half-width is below
+    // the distance between the change and the threshold.
+    let half = (c.ci.upper - c.ci.lower) / 2.0;
+    let centre = ((c.ci.upper + c.ci.lower) / 2.0 - 1.0).abs();
+    let room = (centre - r.threshold).abs();
+    let spent_s = r.spent_ns as f64 / 1e9;
+    if room > half * 0.05 && spent_s > 0.0 {
+        let needed_s = spent_s * (half / room).powi(2);
+        line.push_str(&format!(
+            "; about {} per side would decide it (`--time-cap {}`)",
+            short_secs(needed_s),
+            short_secs(needed_s * 1.2)
+        ));
+    } else {
+        line.push_str(&format!(
+            "; the change sits on the threshold, so more time will not decide it: a threshold of {:.0}% would",
+            (centre + half).max(r.threshold) * 100.0 + 1.0
+        ));
+    }
+    if r.candidate.workload.criterion.is_none() && r.metric == crate::config::Metric::Wall {
+        line.push_str(", or `metric = \"cpu\"` (quieter for single-threaded work)");
+    }
+    Some(line)
+}
+
+/// `45s`, `3m`, `2h`: rounded up, for a `--time-cap` people can paste.
+fn short_secs(s: f64) -> String {
+    if s < 120.0 {
+        format!("{}s", s.ceil().max(1.0) as u64)
+    } else if s < 7200.0 {
+        format!("{}m", (s / 60.0).ceil() as u64)
+    } else {
+        format!("{}h", (s / 3600.0).ceil() as u64)
+    }
 }
 
 pub fn metric_word(r: &GateResult) -> &'static str {

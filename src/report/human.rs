@@ -213,7 +213,9 @@ fn describe(b: &Breach, r: &WorkloadResult) -> String {
 
 /// The check's table, and the reasons it failed.
 pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> io::Result<()> {
-    use super::check::{budget_cell, change_cell, failure_line, median_cells, metric_word, p_cell};
+    use super::check::{
+        budget_cell, change_cell, failure_line, median_cells, metric_word, p_cell, undecided_line,
+    };
     writeln!(
         out,
         "{}: base {} → candidate {}",
@@ -264,15 +266,23 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
             }
         }
     }
+    let undecided: Vec<String> = report.results.iter().filter_map(undecided_line).collect();
+    if !undecided.is_empty() {
+        writeln!(out, "Not decided:")?;
+        for line in undecided {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    for r in &report.results {
+        for note in &r.notes {
+            writeln!(out, "  note: {}: {note}", r.candidate.workload.name)?;
+        }
+    }
     writeln!(
         out,
-        "{} workloads: {}. {}",
-        report.results.len(),
+        "{}: {}. {}",
+        crate::config::units::plural(report.results.len(), "workload"),
         report.counts(),
-        if report.passed() {
-            "Passed."
-        } else {
-            "FAILED."
-        }
+        report.conclusion()
     )
 }

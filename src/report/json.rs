@@ -168,6 +168,11 @@ struct CheckWorkload<'a> {
     budget: &'a BudgetStatus,
     base_samples: &'a [Sample],
     new_samples: &'a [Sample],
+    /// For an inconclusive verdict, the largest change its interval still allows (0.081 = 8.1 %).
+    hidden_change: Option<f64>,
+    /// What an inconclusive verdict could hide and what would decide it, for people.
+    undecided: Option<String>,
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -178,6 +183,10 @@ struct CheckFinished<'a> {
     candidate: &'a str,
     stored: bool,
     passed: bool,
+    /// How many workloads were compared but not decided (inconclusive).
+    undecided: usize,
+    /// The summary line: `Passed.`, `FAILED.`, or a pass that says what it could not see.
+    conclusion: String,
     exit_code: i32,
     /// `elapsed_ns` (first run to last verdict) and `runs_ns` (every run's wall time).
     timing: Option<crate::gate::GateTiming>,
@@ -204,6 +213,9 @@ impl Exporter for Json {
                     budget: &r.candidate.budget,
                     base_samples: &r.base.samples,
                     new_samples: &r.candidate.samples,
+                    hidden_change: super::check::hidden_change(r),
+                    undecided: super::check::undecided_line(r),
+                    notes: &r.notes,
                 },
             )?;
         }
@@ -216,6 +228,8 @@ impl Exporter for Json {
                 candidate: &report.candidate,
                 stored: report.stored,
                 passed: report.passed(),
+                undecided: report.undecided().len(),
+                conclusion: report.conclusion(),
                 exit_code: report.exit_code,
                 timing: report.timing,
                 overhead: report.timing.and_then(|t| t.overhead()),

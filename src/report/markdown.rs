@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use super::Exporter;
 use super::check::{
     CheckReport, budget_cell, change_cell, failure_line, median_cells, metric_word, p_cell,
+    undecided_line,
 };
 use crate::config::units::format_ns;
 use crate::discover::Workload;
@@ -63,10 +64,13 @@ impl Exporter for Markdown {
     }
 
     fn check(&self, report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
-        let mark = if report.passed() {
-            "✅ passed"
+        let undecided = report.undecided().len();
+        let mark = if !report.passed() {
+            "❌ failed".to_owned()
+        } else if undecided > 0 {
+            format!("⚠️ passed, {undecided} not decided")
         } else {
-            "❌ failed"
+            "✅ passed".to_owned()
         };
         writeln!(out, "## {}: {mark}\n", report.title)?;
         writeln!(
@@ -115,6 +119,28 @@ impl Exporter for Markdown {
             writeln!(out)?;
             for f in failures {
                 writeln!(out, "- {}", cell(&f))?;
+            }
+        }
+        let undecided: Vec<String> = report.results.iter().filter_map(undecided_line).collect();
+        if !undecided.is_empty() {
+            writeln!(out, "\n**Not decided** (`--strict` fails on these):\n")?;
+            for line in undecided {
+                writeln!(out, "- {}", cell(&line))?;
+            }
+        }
+        let notes: Vec<String> = report
+            .results
+            .iter()
+            .flat_map(|r| {
+                r.notes
+                    .iter()
+                    .map(|n| format!("{}: {n}", r.candidate.workload.name))
+            })
+            .collect();
+        if !notes.is_empty() {
+            writeln!(out, "\n**Notes**\n")?;
+            for n in notes {
+                writeln!(out, "- {}", cell(&n))?;
             }
         }
         Ok(())

@@ -183,6 +183,30 @@ fn inconclusive_fails_only_with_strict() {
     assert_eq!(verdict(&json(&a), "w")["verdict"], "inconclusive");
     // It kept sampling to max_runs, looking for a decision.
     assert_eq!(verdict(&json(&a), "w")["rounds"], 40);
+    let hidden = verdict(&json(&a), "w")["hidden_change"].as_f64().unwrap();
+    assert!((0.02..0.06).contains(&hidden), "{hidden}");
+    // The pass says what it could not see, in every format.
+    let human = stdout(&r.cmd(&["check"]).assert().success());
+    assert!(
+        human.contains("Not decided:\n  w could hide a change of up to"),
+        "{human}"
+    );
+    assert!(
+        human.contains("2 workloads: 1 unchanged, 1 inconclusive. Passed, but 1 of 2 not decided: they could hide a change of up to"),
+        "{human}"
+    );
+    assert!(!human.contains(". Passed.\n"), "{human}");
+    let md = stdout(&r.cmd(&["check", "--format", "markdown"]).assert().success());
+    assert!(md.contains("⚠️ passed, 1 not decided"), "{md}");
+    assert!(md.contains("**Not decided**"), "{md}");
+    let done = json(&a).last().unwrap().clone();
+    assert_eq!(done["undecided"], 1);
+    assert!(
+        done["conclusion"]
+            .as_str()
+            .unwrap()
+            .starts_with("Passed, but")
+    );
     r.cmd(&["check", "--strict"]).assert().code(1);
 }
 
