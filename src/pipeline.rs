@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::units::format_ns;
 use crate::discover::Workload;
 use crate::errors::MeasureError;
-use crate::measure::criterion::{BenchSample, CriterionSettings, Suite, run_suite};
+use crate::measure::criterion::{BenchSample, CriterionSettings, Observed, Suite, run_suite};
 use crate::measure::criterion_output::BenchEvent;
 use crate::measure::{Failure, Measured, RunSpec, Runner, Sample, measure};
 use crate::report::Progress;
@@ -39,6 +40,9 @@ pub struct WorkloadResult {
     /// A criterion benchmark's samples as criterion saved them; `wall_ns` then summarises the
     /// time of one iteration, and `samples` is empty.
     pub criterion: Option<BenchSample>,
+    /// Things to know about how it was measured (settings a criterion suite made in code that
+    /// override the tool's).
+    pub notes: Vec<String>,
 }
 
 impl WorkloadResult {
@@ -94,6 +98,7 @@ pub fn evaluate(workload: Workload, measured: Measured) -> WorkloadResult {
         rss_floor_bytes: measured.rss_floor_bytes,
         budget,
         criterion: None,
+        notes: Vec::new(),
     }
 }
 
@@ -121,6 +126,7 @@ pub fn evaluate_criterion(
         // No duration budget: criterion benchmarks are gated on change.
         budget: BudgetStatus::default(),
         criterion: bench,
+        notes: Vec::new(),
     }
 }
 
@@ -143,6 +149,7 @@ pub fn run_criterion(
             continue;
         };
         let mut outcomes: Vec<Option<Result<BenchSample, Failure>>> = vec![None; group.len()];
+        let mut notes: Vec<Vec<String>> = vec![Vec::new(); group.len()];
         let mut pending: Vec<usize> = (0..group.len()).collect();
         let mut finished = 0;
         while !pending.is_empty() {
@@ -186,6 +193,9 @@ pub fn run_criterion(
             let mut rest = Vec::new();
             let mut blamed = false;
             for &i in &pending {
+                if let Some(o) = run.observed.get(&full_id(&group[i])) {
+                    notes[i] = overridden(o, settings);
+                }
                 if let Some(sample) = run.results.get(&full_id(&group[i])) {
                     outcomes[i] = Some(Ok(sample.clone()));
                 } else if let Some(f) = run.failure.as_ref().filter(|_| !blamed) {
@@ -205,9 +215,10 @@ pub fn run_criterion(
             progress.finish_quietly();
             pending = rest;
         }
-        for (w, outcome) in group.into_iter().zip(outcomes) {
+        for ((w, outcome), notes) in group.into_iter().zip(outcomes).zip(notes) {
             let outcome = outcome.unwrap_or_else(|| Err(no_samples("it was not run")));
-            let result = evaluate_criterion(w, outcome);
+            let mut result = evaluate_criterion(w, outcome);
+            result.notes = notes;
             if result.failure.is_some() {
                 progress.start(&result.workload.name, done, total, 0);
                 progress.finish(&result);
@@ -218,6 +229,48 @@ pub fn run_criterion(
         }
     }
     Ok(out)
+}
+
+/// The settings criterion reported for a benchmark that differ from what the tool asked for:
+/// the suite set them in code, and criterion gives those precedence over the command line.
+fn overridden(o: &Observed, asked: &CriterionSettings) -> Vec<String> {
+    let time = |d: std::time::Duration| format_ns(d.as_nanos() as f64);
+    let mut parts = Vec::new();
+    // Criterion prints times with four significant digits.
+    let differs = |a: std::time::Duration, b: std::time::Duration| {
+        (a.as_secs_f64() - b.as_secs_f64()).abs() > 0.001 * b.as_secs_f64().max(1e-9)
+    };
+    if let Some(w) = o.warm_up.filter(|w| differs(*w, asked.warm_up_time)) {
+        parts.push(format!(
+            "warm-up {} (asked {})",
+            time(w),
+            time(asked.warm_up_time)
+        ));
+    }
+    if let Some(n) = o.samples.filter(|n| *n != u64::from(asked.sample_size)) {
+        parts.push(format!("{n} samples (asked {})", asked.sample_size));
+    }
+    // Criterion overruns the measurement time when iterations are slow; only a far longer
+    // estimate says the suite chose its own.
+    if let Some(e) = o
+        .estimated
+        .filter(|e| e.as_secs_f64() > 1.5 * asked.measurement_time.as_secs_f64())
+    {
+        parts.push(format!(
+            "about {} of measuring (asked {})",
+            time(e),
+            time(asked.measurement_time)
+        ));
+    }
+    if parts.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "the suite sets in code {}; criterion gives settings made in code precedence over \
+             the command line, so `[criterion]` in perf.toml cannot change them",
+            parts.join(", ")
+        )]
+    }
 }
 
 /// A failure without a process behind it: a benchmark that has no samples.

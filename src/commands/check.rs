@@ -225,6 +225,7 @@ pub fn measure_sides(
             warm_up_time: round / 2,
             measurement_time: round,
             sample_size: 10,
+            quick: true,
         },
         sampling: &config.sampling,
     };

@@ -233,6 +233,7 @@ fn stored_results(
             verdict: if failed { GateVerdict::Failed } else { verdict },
             spent_ns: 0,
             notes: Vec::new(),
+            undecidable: false,
         });
     }
     out

@@ -257,6 +257,8 @@ pub(super) fn criterion_settings(
         warm_up_time: c.warm_up_time,
         measurement_time: sampling.time_cap.unwrap_or(c.measurement_time),
         sample_size,
+        // `run` and `record` measure as `cargo bench` does.
+        quick: false,
     })
 }
 

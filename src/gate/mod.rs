@@ -89,6 +89,9 @@ pub struct GateResult {
     /// Things the reader should know about this verdict (the suite's settings differ between
     /// the sides, its throughput changed).
     pub notes: Vec<String>,
+    /// It stopped at its time bound before the first look: too few rounds for an interval to
+    /// be trusted, so it stays inconclusive whatever the interval says.
+    pub undecidable: bool,
 }
 
 impl GateResult {
@@ -278,6 +281,7 @@ pub fn run_gate_with_benches(
             verdict,
             spent_ns,
             notes: Vec::new(),
+            undecidable: false,
         });
     }
     if let Some(plan) = plan {
@@ -303,6 +307,7 @@ pub fn apply_verdicts(results: &mut [GateResult]) {
     let compared: Vec<usize> = (0..results.len())
         .filter(|&i| {
             results[i].comparison.is_some()
+                && !results[i].undecidable
                 && !matches!(
                     results[i].verdict,
                     GateVerdict::Failed | GateVerdict::Added | GateVerdict::Removed

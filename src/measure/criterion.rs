@@ -24,6 +24,11 @@ pub struct CriterionSettings {
     pub warm_up_time: Duration,
     pub measurement_time: Duration,
     pub sample_size: u32,
+    /// Criterion's `--quick` mode: no warm-up, and a benchmark stops once a measurement of n
+    /// and one of 2n iterations agree (after at least 100 ms); the measurement time is only an
+    /// upper bound. It is set from the command line alone, so settings a suite makes in code
+    /// (a 3 s measurement time, say) cannot stretch it, except as that upper bound.
+    pub quick: bool,
 }
 
 /// What one iteration processes, as the bench declares it (`Throughput` in criterion).
@@ -104,6 +109,15 @@ impl BenchSample {
     pub fn median_per_iteration(&self) -> Option<f64> {
         crate::stats::median(&self.per_iteration())
     }
+
+    /// The time of one iteration over all samples together (total time over total
+    /// iterations): for `--quick` runs, whose two samples of n and 2n iterations are one
+    /// measurement of 3n.
+    pub fn pooled_per_iteration(&self) -> Option<f64> {
+        let iters: f64 = self.iters.iter().sum();
+        let times: f64 = self.times_ns.iter().sum();
+        (iters > 0.0 && times.is_finite()).then(|| times / iters)
+    }
 }
 
 /// The group of a benchmark listed by `--list`, where only the `full_id` is known: the part
@@ -133,6 +147,23 @@ pub fn list_ids(exe: &Path, cwd: &Path) -> Result<Vec<String>, MeasureError> {
         )));
     }
     Ok(parse_list(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Whether the bench executable `exe` takes `--quick` (criterion 0.4 and later), from its
+/// `--help`; asked once per executable. Criterion 0.3 has no quick mode, and takes whole
+/// seconds only for `--warm-up-time` and `--measurement-time`.
+pub fn supports_quick(exe: &Path, cwd: &Path) -> bool {
+    static SEEN: std::sync::Mutex<BTreeMap<PathBuf, bool>> = std::sync::Mutex::new(BTreeMap::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    *seen.entry(exe.to_owned()).or_insert_with(|| {
+        Command::new(exe)
+            .args(["--bench", "--help"])
+            .current_dir(cwd)
+            .env_remove("CRITERION_HOME")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--quick"))
+    })
 }
 
 /// The ids of `--list` output: lines `<full_id>: benchmark` (blank lines between them).
@@ -198,6 +229,9 @@ pub fn run_suite(
         .prefix("cargo-perf-criterion-")
         .tempdir()
         .map_err(|e| MeasureError::Criterion(format!("creating a CRITERION_HOME: {e}")))?;
+    // Criterion 0.3 parses these times as whole seconds.
+    let whole = !supports_quick(exe, cwd);
+    let secs = |d: Duration| secs(d, whole);
     let mut argv: Vec<String> = vec![
         exe.display().to_string(),
         "--bench".into(),
@@ -210,9 +244,27 @@ pub fn run_suite(
         secs(settings.warm_up_time),
         "--measurement-time".into(),
         secs(settings.measurement_time),
-        "--sample-size".into(),
-        settings.sample_size.to_string(),
     ];
+    if !settings.quick {
+        // Quick mode takes two samples and refuses a sample size.
+        argv.extend(["--sample-size".into(), settings.sample_size.to_string()]);
+    } else {
+        // Quick mode stops once n and 2n iterations agree within the significance level (5 %
+        // by default), after 100 ms; on a noisy machine a benchmark may then run to its
+        // measurement time (3 s or more where the suite sets it in code). Rounds get their
+        // precision from their number, not from each round, so any agreement will do; and the
+        // analysis of two samples needs no 100,000 resamples.
+        argv.extend(
+            [
+                "--quick",
+                "--significance-level",
+                "0.5",
+                "--nresamples",
+                "1000",
+            ]
+            .map(String::from),
+        );
+    }
     match ids {
         [one] => argv.extend([one.clone(), "--exact".into()]),
         many => argv.push(filter_regex(many)),
@@ -263,8 +315,13 @@ pub fn run_suite(
     Ok(out)
 }
 
-fn secs(d: Duration) -> String {
-    format!("{}", d.as_secs_f64())
+/// A duration for criterion's command line: seconds, rounded up to whole ones for `whole`.
+fn secs(d: Duration, whole: bool) -> String {
+    if whole {
+        format!("{}", d.as_secs_f64().ceil().max(1.0))
+    } else {
+        format!("{}", d.as_secs_f64())
+    }
 }
 
 /// A regex (criterion's filter syntax) that matches exactly the ids given.

@@ -185,6 +185,18 @@ pub fn undecided_line(r: &GateResult) -> Option<String> {
         (c.ci.upper - 1.0) * 100.0,
         r.threshold * 100.0
     );
+    if r.undecidable {
+        let per_round = r.spent_ns as f64 / 1e9 / rounds.max(1) as f64;
+        let needed_s = per_round * crate::measure::MIN_LOOK_ROUNDS as f64;
+        line.push_str(&format!(
+            "; it reached its time bound after {rounds} rounds, fewer than the {} a verdict needs: \
+             about {} per side would give it those (`--time-cap {}`)",
+            crate::measure::MIN_LOOK_ROUNDS,
+            short_secs(needed_s),
+            short_secs(needed_s * 1.2)
+        ));
+        return Some(line);
+    }
     // The interval narrows about as 1/sqrt(rounds). It decides once its half-width is below
     // the distance between the change and the threshold.
     let half = (c.ci.upper - c.ci.lower) / 2.0;

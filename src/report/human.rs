@@ -53,7 +53,11 @@ impl Exporter for Human {
         let mut table = b.build();
         table.with(Style::sharp());
         writeln!(out, "{table}")?;
-        writeln!(out, "{} workloads", workloads.len())
+        writeln!(
+            out,
+            "{}",
+            crate::config::units::plural(workloads.len(), "workload")
+        )
     }
 
     fn run(&self, results: &[WorkloadResult], _: i32, out: &mut dyn Write) -> io::Result<()> {
@@ -109,16 +113,34 @@ impl Exporter for Human {
         for r in results {
             details(r, out)?;
         }
+        notes(results, out)?;
         let count = |s| results.iter().filter(|r| r.status() == s).count();
         writeln!(
             out,
-            "{} workloads: {} passed, {} over budget, {} failed",
-            results.len(),
+            "{}: {} passed, {} over budget, {} failed",
+            crate::config::units::plural(results.len(), "workload"),
             count(Status::Passed),
             count(Status::OverBudget),
             count(Status::Failed)
         )
     }
+}
+
+/// The notes of the results, each text once with the workloads it concerns.
+fn notes(results: &[WorkloadResult], out: &mut dyn Write) -> io::Result<()> {
+    let mut by_text: Vec<(&str, Vec<&str>)> = Vec::new();
+    for r in results {
+        for n in &r.notes {
+            match by_text.iter_mut().find(|(t, _)| *t == n.as_str()) {
+                Some((_, names)) => names.push(&r.workload.name),
+                None => by_text.push((n, vec![&r.workload.name])),
+            }
+        }
+    }
+    for (text, names) in by_text {
+        writeln!(out, "\nnote: {}: {text}", names.join(", "))?;
+    }
+    Ok(())
 }
 
 /// A share of a budget in percent, with more digits when it is small.

@@ -126,6 +126,9 @@ struct Finished<'a> {
     /// Criterion's own samples (`wall_ns` summarises the time of one iteration).
     #[serde(skip_serializing_if = "Option::is_none")]
     criterion_samples: Option<CriterionSamples<'a>>,
+    /// Things to know about how it was measured (a criterion suite's own settings).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -277,6 +280,7 @@ impl Exporter for Json {
                     iters: &c.iters,
                     times_ns: &c.times_ns,
                 }),
+                notes: &r.notes,
             },
         )?;
         // Each object reaches a reader of the pipe as soon as its workload is done.

@@ -101,6 +101,18 @@ impl Progress {
         }
     }
 
+    /// A line about the current step for CI logs (`[i/n] name: text`); on a terminal the bar
+    /// shows `text` as its message instead.
+    pub fn note(&mut self, text: &str) {
+        match (&self.bar, self.mode) {
+            (Some(bar), _) => bar.set_message(text.to_owned()),
+            (None, ProgressMode::Lines) => {
+                let _ = writeln!(std::io::stderr(), "{}: {text}", self.prefix);
+            }
+            _ => {}
+        }
+    }
+
     /// Ends the current step without a line of its own (its items had theirs).
     pub fn finish_quietly(&mut self) {
         if let Some(bar) = self.bar.take() {

@@ -4,6 +4,7 @@ mod bootstrap;
 mod budget;
 pub mod changepoint;
 mod compare;
+mod paired;
 mod summary;
 
 pub use bootstrap::{Interval, median_ci};
@@ -11,4 +12,5 @@ pub use budget::{Breach, BudgetStatus, check_budget};
 pub use compare::{
     Comparison, RESAMPLES, Verdict, benjamini_hochberg, compare, decide, mann_whitney_p, ratio_ci,
 };
+pub use paired::{compare_paired_ratios, hodges_lehmann, min_pairs, wilcoxon_p};
 pub use summary::{Outliers, Summary, mad, mean, median, percentile, stddev, summarize};
