@@ -171,3 +171,182 @@ fn benjamini_hochberg_holds_false_alarms_down_across_many_workloads() {
         "{failed_checks} of 20 checks raised a false alarm"
     );
 }
+
+/// A stand-in for criterion bench executables: each run writes, into the `CRITERION_HOME` it is
+/// given, the files criterion would for the one benchmark it is asked for. Its time of one
+/// iteration follows a machine whose speed drifts from run to run (a random walk of `drift` per
+/// run in log space, pulled back to its mean slowly: its spread is about 7 times `drift`, as
+/// on the VMs this runs on, while two runs in a row differ by about `drift`), times
+/// per-process noise of `noise`; `shifted` benchmarks are `shift` slower on the `@new` side.
+struct SyntheticCriterion {
+    rng: fastrand::Rng,
+    log_speed: f64,
+    drift: f64,
+    noise: f64,
+    shift: f64,
+    shifted: BTreeSet<String>,
+}
+
+impl SyntheticCriterion {
+    fn normal(&mut self) -> f64 {
+        let (u1, u2) = (1.0 - self.rng.f64(), self.rng.f64());
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+impl Runner for SyntheticCriterion {
+    fn run(&mut self, spec: &RunSpec) -> Result<RunResult, MeasureError> {
+        let arg = |flag: &str| {
+            spec.argv
+                .iter()
+                .position(|a| a == flag)
+                .map(|i| spec.argv[i + 1].clone())
+        };
+        let run_id = arg("--save-baseline").expect("a baseline name");
+        let exact = spec
+            .argv
+            .iter()
+            .position(|a| a == "--exact")
+            .expect("one id");
+        let id = spec.argv[exact - 1].clone();
+        let home = PathBuf::from(
+            &spec
+                .env
+                .iter()
+                .find(|(k, _)| k == "CRITERION_HOME")
+                .unwrap()
+                .1,
+        );
+        self.log_speed = 0.99 * self.log_speed + self.drift * self.normal();
+        let mut ns = 100.0 * self.log_speed.exp() * (1.0 + self.noise * self.normal());
+        if spec.name.ends_with("@new") && self.shifted.contains(&id) {
+            ns *= 1.0 + self.shift;
+        }
+        let dir = home.join(id.replace('/', "_")).join(run_id);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("benchmark.json"),
+            serde_json::json!({"group_id": "g", "full_id": id, "throughput": null}).to_string(),
+        )
+        .unwrap();
+        let iters = [1000.0, 2000.0];
+        std::fs::write(
+            dir.join("sample.json"),
+            serde_json::json!({"sampling_mode": "Linear", "iters": iters,
+                               "times": [iters[0] * ns, iters[1] * ns]})
+            .to_string(),
+        )
+        .unwrap();
+        Ok(RunResult {
+            sample: Sample {
+                wall_ns: 150_000_000,
+                user_ns: 150_000_000,
+                sys_ns: 0,
+                max_rss_bytes: 1 << 20,
+            },
+            exit: Exit::Code(0),
+            stderr_tail: String::new(),
+            rss_floor_bytes: 0,
+        })
+    }
+}
+
+/// One criterion target of `n` benchmarks on both sides, gated through the real rounds.
+fn criterion_check(runner: &mut SyntheticCriterion, check: usize, n: usize) -> Vec<GateVerdict> {
+    use cargo_perf::discover::CriterionBench;
+    use cargo_perf::gate::{BenchGate, apply_verdicts, run_bench_gate};
+    use cargo_perf::measure::criterion::CriterionSettings;
+    let ids: Vec<String> = (0..n).map(|i| format!("g/b{i}")).collect();
+    let workloads = ids
+        .iter()
+        .map(|id| {
+            let mut w = workload(format!("criterion:sim{check}/{id}"), sampling(100)).workload;
+            w.criterion = Some(CriterionBench {
+                package: "sim".into(),
+                package_spec: "sim@0.1.0".into(),
+                target: format!("sim{check}"),
+                full_id: id.clone(),
+                group: "g".into(),
+                exe: PathBuf::from("/nonexistent/synthetic-bench"),
+            });
+            w
+        })
+        .collect();
+    let gate = BenchGate {
+        target: format!("sim{check}"),
+        workloads,
+        base: Some((
+            PathBuf::from("/nonexistent/synthetic-bench"),
+            PathBuf::from("."),
+        )),
+        base_ids: ids,
+    };
+    let settings = CriterionSettings {
+        warm_up_time: Duration::from_millis(50),
+        measurement_time: Duration::from_millis(100),
+        sample_size: 10,
+        quick: false,
+    };
+    // The default time cap: about 20 rounds of 150 ms a side.
+    let mut s = sampling(500);
+    s.time_cap = Duration::from_secs(3);
+    let mut results = run_bench_gate(
+        vec![gate],
+        &settings,
+        &s,
+        runner,
+        &mut Progress::new(ProgressMode::Silent),
+    )
+    .unwrap();
+    apply_verdicts(&mut results);
+    results.iter().map(|r| r.verdict).collect()
+}
+
+#[test]
+fn the_criterion_gate_sees_through_drift_that_both_sides_of_a_pair_share() {
+    // The machine's speed wanders by about 15 % (the log-speed walk's spread), two runs in a row
+    // differ by about 2 %, and each process adds 1 % of its own: 10 checks of 20 benchmarks,
+    // A/A, then 2 of 20 made 10 % slower. Ratios of the sides' medians would see the 15 %.
+    let runner = |seed, shift, shifted: &[usize]| SyntheticCriterion {
+        rng: fastrand::Rng::with_seed(seed),
+        log_speed: 0.0,
+        drift: 0.02,
+        noise: 0.01,
+        shift,
+        shifted: shifted.iter().map(|i| format!("g/b{i}")).collect(),
+    };
+    let mut false_alarms = 0;
+    let mut unchanged = 0;
+    for c in 0..10 {
+        let verdicts = criterion_check(&mut runner(4_000_000 + c as u64, 0.0, &[]), c, 20);
+        false_alarms += verdicts
+            .iter()
+            .filter(|v| matches!(v, GateVerdict::Regressed | GateVerdict::Improved))
+            .count();
+        unchanged += verdicts
+            .iter()
+            .filter(|v| **v == GateVerdict::Unchanged)
+            .count();
+    }
+    eprintln!("criterion A/A: {false_alarms} false alarms, {unchanged} unchanged of 200");
+    assert!(false_alarms <= 2, "{false_alarms} false alarms in 200");
+    assert!(unchanged >= 160, "{unchanged} of 200 unchanged");
+    let (mut found, mut wrong) = (0, 0);
+    for c in 0..10 {
+        let verdicts = criterion_check(
+            &mut runner(5_000_000 + c as u64, 0.10, &[3, 14]),
+            100 + c,
+            20,
+        );
+        for (i, v) in verdicts.iter().enumerate() {
+            match ([3, 14].contains(&i), v) {
+                (true, GateVerdict::Regressed) => found += 1,
+                (false, GateVerdict::Regressed | GateVerdict::Improved) => wrong += 1,
+                _ => {}
+            }
+        }
+    }
+    eprintln!("criterion +10 %: found {found} of 20, {wrong} others flagged");
+    assert!(found >= 19, "found {found} of 20");
+    assert!(wrong <= 2, "{wrong} of 180 unchanged benchmarks flagged");
+}
