@@ -14,3 +14,4 @@ mod selection;
 mod sides;
 mod simulation;
 mod store;
+mod textkit;
