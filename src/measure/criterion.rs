@@ -166,11 +166,15 @@ pub fn supports_quick(exe: &Path, cwd: &Path) -> bool {
     })
 }
 
-/// The ids of `--list` output: lines `<full_id>: benchmark` (blank lines between them).
+/// The ids of `--list` output: lines `<full_id>: benchmark` (criterion 0.5 and later) or
+/// `<full_id>: bench` (0.3 and 0.4), with blank lines between groups.
 pub fn parse_list(stdout: &str) -> Vec<String> {
     stdout
         .lines()
-        .filter_map(|l| l.strip_suffix(": benchmark"))
+        .filter_map(|l| {
+            l.strip_suffix(": benchmark")
+                .or_else(|| l.strip_suffix(": bench"))
+        })
         .map(str::to_owned)
         .collect()
 }
@@ -487,6 +491,15 @@ mod tests {
         assert_eq!(
             parse_list(out),
             ["parse?/words/ws split", "explode", "lines"]
+        );
+        // Criterion 0.4 (base64 0.22's suite) and 0.3 end the lines with `: bench`.
+        let old = "encode_small_input/encode/3: bench\nencode_small_input/encode/50: bench\n\n";
+        assert_eq!(
+            parse_list(old),
+            [
+                "encode_small_input/encode/3",
+                "encode_small_input/encode/50"
+            ]
         );
     }
 
