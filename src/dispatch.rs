@@ -27,18 +27,59 @@ pub fn main_impl() -> i32 {
         }
     };
     let color = use_color(args.global.color);
-    match dispatch(&args.global, args.command) {
+    crate::interrupt::install();
+    let result = dispatch(&args.global, args.command);
+    if let Some(signal) = crate::interrupt::interrupted() {
+        // Whatever the command was doing unwound: temporary folders are gone, locks released,
+        // and the workload's process group was killed.
+        eprintln!(
+            "{}; nothing was stored",
+            crate::interrupt::Interrupted(signal)
+        );
+        return crate::interrupt::exit_code(signal);
+    }
+    match result {
         Ok(code) => code,
+        // A reader that closed the pipe (`cargo perf show | head -1`) wanted no more: that is
+        // not an error, as with `git log | head`.
+        Err(e) if is_broken_pipe(&e) => exit_codes::OK,
         Err(e) => {
             let prefix = if color {
                 "\x1b[1;31merror\x1b[0m"
             } else {
                 "error"
             };
-            eprintln!("{prefix}: {e:#}");
+            eprintln!(
+                "{prefix}: {}",
+                crate::report::escape::terminal(&error_message(&e))
+            );
             exit_codes::TOOL_ERROR
         }
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose text its error already
+/// shows (an I/O error wrapped with its own message would read twice).
+fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn use_color(choice: ColorChoice) -> bool {
@@ -73,5 +114,27 @@ fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
         Command::Import(ImportCmd::Criterion(args)) => {
             commands::import_criterion(global, args, out)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_shows_each_cause_once() {
+        let io = std::io::Error::from_raw_os_error(libc::EROFS);
+        let shown = io.to_string();
+        let e = anyhow::Error::new(std::io::Error::from_raw_os_error(libc::EROFS))
+            .context(format!("/x/y: {shown}"))
+            .context("the store dir:/x cannot be written");
+        assert_eq!(
+            error_message(&e),
+            format!("the store dir:/x cannot be written: /x/y: {shown}")
+        );
+        let broken = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            .context("writing the table");
+        assert!(is_broken_pipe(&broken));
+        assert!(!is_broken_pipe(&e));
     }
 }

@@ -15,6 +15,9 @@ pub mod exit_codes {
     /// The tool could not do its job: bad arguments or configuration, a build that failed, a
     /// command that cannot be started.
     pub const TOOL_ERROR: i32 = 2;
+    /// Interrupted by a signal: 128 plus its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), as
+    /// shells report it. Nothing is stored by an interrupted command.
+    pub const INTERRUPTED_BASE: i32 = 128;
 }
 
 /// Errors in reading or resolving `perf.toml`.
@@ -66,6 +69,9 @@ pub enum WorkspaceError {
     /// `-p`, `--workspace` or `--exclude` that cannot be applied.
     #[error("{0}")]
     Selection(String),
+    /// A signal stopped a build.
+    #[error("{}", crate::interrupt::Interrupted(*.0))]
+    Interrupted(i32),
     /// No folder to keep worktrees of other revisions in.
     #[error("{0}")]
     Cache(String),
@@ -87,6 +93,9 @@ pub enum MeasureError {
     /// A criterion bench executable or the files it wrote.
     #[error("criterion: {0}")]
     Criterion(String),
+    /// A signal stopped the measurement (the workload's process group was killed).
+    #[error("{}", crate::interrupt::Interrupted(*.0))]
+    Interrupted(i32),
 }
 
 /// Errors of the record store and of git.

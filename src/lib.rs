@@ -11,6 +11,7 @@ mod dispatch;
 pub mod errors;
 mod fnv;
 pub mod gate;
+pub mod interrupt;
 pub mod measure;
 pub mod pipeline;
 pub mod report;

@@ -25,6 +25,7 @@ use crate::workspace::{Workspace, checkout_worktree, remove_legacy_worktree, rep
 
 pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Result<i32> {
     let started = Instant::now();
+    let outputs = Outputs::open(&args.output)?;
     let (ws, config, workloads) = load_commands(global, &args.sampling, &args.packages)?;
     let repo = Repo::discover(&ws.root)?;
     let head = repo.head()?;
@@ -57,6 +58,7 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
     report(
         global,
         &args.output,
+        outputs,
         "cargo perf check",
         base_label,
         candidate,
@@ -436,12 +438,62 @@ fn pair_benches(new: Vec<Workload>, base: Vec<Workload>) -> Vec<BenchGate> {
     gates.into_iter().map(|(_, g)| g).collect()
 }
 
-/// Prints the report in the chosen format (`timing` is `None` for stored comparisons), writes JUnit and GitHub outputs, and returns the
-/// exit code.
+/// Where a check's report goes besides standard output, opened before anything is measured so
+/// that an unwritable path is an error (exit 2) then, not after minutes of measuring.
+pub struct Outputs {
+    junit: Option<(PathBuf, std::fs::File)>,
+    summary: Option<(String, std::fs::File)>,
+}
+
+impl Outputs {
+    /// Opens `--junit PATH` (without emptying it yet) and `$GITHUB_STEP_SUMMARY` (to append).
+    pub fn open(output: &GateOutput) -> Result<Self> {
+        let junit = match &output.junit {
+            Some(path) => Some((
+                path.clone(),
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(path)
+                    .with_context(|| {
+                        format!(
+                            "the JUnit report cannot be written to {}; give --junit a path in a \
+                             folder you can write to",
+                            path.display()
+                        )
+                    })?,
+            )),
+            None => None,
+        };
+        let summary = match std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+            Some(path) => {
+                let shown = path.to_string_lossy().into_owned();
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .with_context(|| {
+                        format!(
+                            "$GITHUB_STEP_SUMMARY ({shown}) cannot be opened to append the \
+                             report; unset it or point it at a writable file"
+                        )
+                    })?;
+                Some((shown, file))
+            }
+            None => None,
+        };
+        Ok(Outputs { junit, summary })
+    }
+}
+
+/// Prints the report in the chosen format (`timing` is `None` for stored comparisons), writes
+/// the JUnit report, the job summary and GitHub annotations, and returns the exit code.
 #[allow(clippy::too_many_arguments)]
 pub fn report(
     global: &GlobalOpts,
     output: &GateOutput,
+    outputs: Outputs,
     title: &str,
     base: String,
     candidate: String,
@@ -472,30 +524,23 @@ pub fn report(
         }),
     };
     exporter.check(&report, out)?;
-    if let Some(path) = &output.junit {
-        std::fs::write(path, junit(&report))
+    if let Some((path, mut file)) = outputs.junit {
+        let xml = junit(&report);
+        file.set_len(0)
+            .and_then(|()| file.write_all(xml.as_bytes()))
             .with_context(|| format!("writing the JUnit report to {}", path.display()))?;
     }
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
-        && global.message_format != MessageFormat::Json
-    {
-        write!(out, "{}", github_annotations(&report))?;
+    // Workflow commands go to standard error: standard output may be the Markdown a later step
+    // posts as a comment.
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        eprint!("{}", github_annotations(&report));
     }
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+    if let Some((shown, mut file)) = outputs.summary {
         let mut text = Vec::new();
         Markdown.check(&report, &mut text)?;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&summary)
-            .with_context(|| {
-                format!(
-                    "opening $GITHUB_STEP_SUMMARY ({})",
-                    summary.to_string_lossy()
-                )
-            })?;
-        file.write_all(&text)?;
-        writeln!(file)?;
+        text.push(b'\n');
+        file.write_all(&text)
+            .with_context(|| format!("appending to $GITHUB_STEP_SUMMARY ({shown})"))?;
     }
     Ok(report.exit_code)
 }

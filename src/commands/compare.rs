@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::check::{Selection, Side, Sides, measure_sides, report};
+use super::check::{Outputs, Selection, Side, Sides, measure_sides, report};
 use super::{load_commands, open_store, print_warnings};
 use crate::cli::{CompareArgs, GlobalOpts};
 use crate::config::Sampling;
@@ -19,6 +19,7 @@ use crate::store::{Machine, Record, Repo, Store, WorkloadRecord, parse_lines, sh
 use crate::workspace::Workspace;
 
 pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> Result<i32> {
+    let outputs = Outputs::open(&args.output)?;
     let ws = Workspace::load(global.manifest_path.as_deref())?;
     let repo = Repo::discover(&ws.root)?;
     let a = repo.resolve(&args.a)?;
@@ -51,6 +52,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         return report(
             global,
             &args.output,
+            outputs,
             "cargo perf compare --measure",
             a_label,
             b_label,
@@ -106,6 +108,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
     report(
         global,
         &args.output,
+        outputs,
         "cargo perf compare (stored records)",
         a_label,
         b_label,
@@ -120,7 +123,8 @@ fn latest_record(store: &dyn Store, commit: &str, rev: &str, machine: &Machine) 
     let mut warnings = Vec::new();
     let text = store.read_text(commit)?.unwrap_or_default();
     let location = format!("{} of commit {}", store.describe(), short(commit));
-    let records: Vec<Record> = parse_lines(&text, &location, &mut warnings)?;
+    let records: Vec<Record> = parse_lines(&text, commit, &location, &mut warnings)?;
+    warnings.extend(store.take_warnings());
     print_warnings(&warnings);
     let others: BTreeSet<String> = records
         .iter()
@@ -147,7 +151,20 @@ fn latest_record(store: &dyn Store, commit: &str, rev: &str, machine: &Machine) 
     }
 }
 
+/// A stored workload's samples; for a criterion benchmark, one per criterion sample with its
+/// time of one iteration as the wall time.
 fn samples_of(w: &WorkloadRecord) -> Vec<Sample> {
+    if let Some(c) = &w.criterion {
+        return per_iteration(c)
+            .into_iter()
+            .map(|ns| Sample {
+                wall_ns: ns.round() as u64,
+                user_ns: 0,
+                sys_ns: 0,
+                max_rss_bytes: 0,
+            })
+            .collect();
+    }
     let s = &w.samples;
     (0..s.wall_ns.len())
         .map(|i| Sample {
@@ -157,6 +174,24 @@ fn samples_of(w: &WorkloadRecord) -> Vec<Sample> {
             max_rss_bytes: s.max_rss_bytes.get(i).copied().unwrap_or(0),
         })
         .collect()
+}
+
+/// A criterion benchmark's time of one iteration in each of its samples, unrounded.
+fn per_iteration(c: &crate::store::CriterionRecord) -> Vec<f64> {
+    c.iters
+        .iter()
+        .zip(&c.times_ns)
+        .filter(|(i, t)| **i > 0.0 && t.is_finite())
+        .map(|(i, t)| t / i)
+        .collect()
+}
+
+/// The figures a stored workload is compared on: its metric's, or criterion's per iteration.
+fn series_of(w: &WorkloadRecord, metric: crate::config::Metric) -> Vec<f64> {
+    match &w.criterion {
+        Some(c) => per_iteration(c),
+        None => crate::gate::series(&samples_of(w), metric),
+    }
 }
 
 /// A workload as far as a stored record describes it: enough for summaries and the class budget.
@@ -169,6 +204,17 @@ fn workload_of(w: &WorkloadRecord) -> Workload {
             metric: w.metric,
             ..Sampling::default()
         },
+        criterion: w
+            .criterion
+            .as_ref()
+            .map(|c| crate::discover::CriterionBench {
+                package: String::new(),
+                package_spec: String::new(),
+                target: c.target.clone(),
+                full_id: c.full_id.clone(),
+                group: c.group.clone(),
+                exe: std::path::PathBuf::new(),
+            }),
         ..Workload::named(&w.name)
     }
 }
@@ -199,27 +245,49 @@ fn stored_results(
         let metric = shown.metric;
         let base_samples = b.as_ref().map(samples_of).unwrap_or_default();
         let new_samples = n.as_ref().map(samples_of).unwrap_or_default();
-        let series = |s: &[Sample]| crate::gate::series(s, metric);
         // Stored sides were not measured in the same rounds: the comparison is unpaired.
-        let comparison = (b.is_some() && n.is_some())
-            .then(|| {
-                compare_samples(
-                    &series(&base_samples),
-                    &series(&new_samples),
-                    false,
-                    crate::gate::CI_LEVEL,
-                    crate::fnv::fnv1a(name.as_bytes()),
-                )
-            })
-            .flatten();
-        let candidate = evaluate(
-            workload_of(shown),
-            Measured {
-                samples: if n.is_some() { new_samples } else { Vec::new() },
-                failure: None,
-                rss_floor_bytes: shown.summary.rss_floor_bytes,
-            },
-        );
+        let comparison = b.as_ref().zip(n.as_ref()).and_then(|(b, n)| {
+            compare_samples(
+                &series_of(b, metric),
+                &series_of(n, metric),
+                false,
+                crate::gate::CI_LEVEL,
+                crate::fnv::fnv1a(name.as_bytes()),
+            )
+        });
+        let candidate = match &shown.criterion {
+            // A criterion benchmark: criterion's samples, and no duration budget.
+            Some(c) => {
+                let mut r = crate::pipeline::evaluate_criterion(
+                    workload_of(shown),
+                    Ok(crate::measure::criterion::BenchSample {
+                        full_id: c.full_id.clone(),
+                        group: c.group.clone(),
+                        throughput: shown.summary.throughput,
+                        iters: if n.is_some() {
+                            c.iters.clone()
+                        } else {
+                            Vec::new()
+                        },
+                        times_ns: if n.is_some() {
+                            c.times_ns.clone()
+                        } else {
+                            Vec::new()
+                        },
+                    }),
+                );
+                r.samples = if n.is_some() { new_samples } else { Vec::new() };
+                r
+            }
+            None => evaluate(
+                workload_of(shown),
+                Measured {
+                    samples: if n.is_some() { new_samples } else { Vec::new() },
+                    failure: None,
+                    rss_floor_bytes: shown.summary.rss_floor_bytes,
+                },
+            ),
+        };
         let failed = n.as_ref().is_some_and(|n| n.failure.is_some());
         out.push(GateResult {
             candidate,

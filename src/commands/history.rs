@@ -28,10 +28,16 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     let keys = store.content_keys()?;
     let walk = repo.first_parent(&from, usize::MAX)?;
     let (mut by_key, warnings) = points(store.as_ref(), &keys, &walk, filter)?;
+    let mut warnings = warnings;
+    warnings.extend(store.take_warnings());
     print_warnings(&warnings);
     let mut out_points = Vec::new();
     let mut commits_shown = 0;
     for commit in walk {
+        // `-n 0` shows nothing, as `git log -n 0` does.
+        if args.max_count.is_some_and(|n| commits_shown >= n) {
+            break;
+        }
         let Some(found) = keys.get(&commit).and_then(|k| by_key.remove(k)) else {
             continue;
         };
@@ -48,13 +54,13 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
         }
         if out_points.len() > before {
             commits_shown += 1;
-            if Some(commits_shown) == args.max_count {
-                break;
-            }
         }
     }
     let mut points = out_points;
     set_changes(&mut points);
+    if args.max_count == Some(0) {
+        return Ok(exit_codes::OK);
+    }
 
     if points.is_empty() && global.message_format == MessageFormat::Human {
         let whose = match &args.machine {

@@ -131,6 +131,10 @@ impl<'a> Build<'a> {
 
     /// Announces a build on standard error (before cargo's own lines), unless quiet.
     pub fn announce(&self, what: &str) {
+        crate::interrupt::doing(match self.side {
+            Some(side) => format!("building {what} of {side}"),
+            None => format!("building {what}"),
+        });
         if !self.opts.quiet {
             match self.side {
                 Some(side) => eprintln!("Building {what} of {side}"),
@@ -190,11 +194,11 @@ fn open_store(
         }
     };
     Ok(match (spec, from_config) {
-        (Some(StoreSpec::Dir(path)), _) => Box::new(DirStore {
-            path: std::env::current_dir()?.join(path),
-        }),
+        (Some(StoreSpec::Dir(path)), _) => {
+            Box::new(DirStore::new(std::env::current_dir()?.join(path)))
+        }
         (Some(StoreSpec::Notes), _) | (None, None) => Box::new(NotesStore::new(repo)),
-        (None, Some(path)) => Box::new(DirStore { path }),
+        (None, Some(path)) => Box::new(DirStore::new(path)),
     })
 }
 
@@ -229,9 +233,10 @@ pub(crate) fn select(workloads: &mut Vec<Workload>, filter: &str) -> Result<()> 
     Ok(())
 }
 
-/// Prints the warnings a read collected (corrupt lines and the like) on standard error.
+/// Prints the warnings a read collected (corrupt lines and the like) on standard error, with
+/// control characters from names and notes shown escaped.
 fn print_warnings(warnings: &[String]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::report::escape::terminal(w));
     }
 }

@@ -15,6 +15,34 @@ use crate::store::{Machine, Repo, points, short};
 use crate::workspace::Workspace;
 
 pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Result<i32> {
+    let format = match args.format {
+        ReportFileFormat::Markdown if global.message_format == MessageFormat::Json => Format::Json,
+        ReportFileFormat::Markdown => Format::Markdown,
+        ReportFileFormat::Html => Format::Html,
+        ReportFileFormat::Json => Format::Json,
+    };
+    if let Some(dir) = &args.templates {
+        let name = match format {
+            Format::Markdown => Some("report.md.j2"),
+            Format::Html => Some("report.html.j2"),
+            Format::Json => None,
+        };
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "--templates {}: no such folder; give the folder that holds your report.md.j2 \
+                 and/or report.html.j2 (copies of the ones in templates/ to start from)",
+                dir.display()
+            );
+        }
+        if let Some(name) = name.filter(|n| !dir.join(n).is_file())
+            && !global.quiet
+        {
+            eprintln!(
+                "note: {} has no {name}; the built-in one is used",
+                dir.display()
+            );
+        }
+    }
     let ws = Workspace::load(global.manifest_path.as_deref())?;
     let repo = Repo::discover(&ws.root)?;
     let path = ws.root.join(MANIFEST_NAME);
@@ -72,6 +100,8 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
         .filter_map(|c| keys.get(c).map(|k| (c.clone(), k.clone())))
         .collect();
     let (mut by_key, warnings) = points(store.as_ref(), &on_path, &walk, "")?;
+    let mut warnings = warnings;
+    warnings.extend(store.take_warnings());
     print_warnings(&warnings);
 
     // Oldest first.
@@ -147,12 +177,6 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
         machine_note: note,
         threshold: &threshold,
     });
-    let format = match args.format {
-        ReportFileFormat::Markdown if global.message_format == MessageFormat::Json => Format::Json,
-        ReportFileFormat::Markdown => Format::Markdown,
-        ReportFileFormat::Html => Format::Html,
-        ReportFileFormat::Json => Format::Json,
-    };
     let text = render(&report, format, args.templates.as_deref()).map_err(anyhow::Error::msg)?;
     match &args.output {
         Some(path) => {

@@ -188,6 +188,7 @@ pub(super) fn store_record(
     if let Err(e) = refresh(target.store.as_ref(), std::slice::from_ref(&record.commit)) {
         eprintln!("warning: updating the history index: {e}");
     }
+    super::print_warnings(&target.store.take_warnings());
     let where_ = target.store.describe();
     if global.message_format == MessageFormat::Json {
         let mut line = json!({"reason": "record-stored", "schema": JSON_SCHEMA_VERSION,

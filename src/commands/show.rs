@@ -38,8 +38,9 @@ pub fn show(global: &GlobalOpts, args: ShowArgs, out: &mut dyn Write) -> Result<
             continue;
         };
         let location = format!("{} of commit {}", store.describe(), short(&candidate));
-        let records: Vec<Record> = parse_lines(&text, &location, &mut warnings)?;
+        let records: Vec<Record> = parse_lines(&text, &candidate, &location, &mut warnings)?;
         let records: Vec<Record> = records.into_iter().filter(keep).collect();
+        warnings.extend(store.take_warnings());
         if records.is_empty() {
             continue;
         }
@@ -53,6 +54,7 @@ pub fn show(global: &GlobalOpts, args: ShowArgs, out: &mut dyn Write) -> Result<
         }
         return Ok(exit_codes::OK);
     }
+    warnings.extend(store.take_warnings());
     print_warnings(&warnings);
     let whose = match &args.machine {
         MachineFilter::This => " from this machine",

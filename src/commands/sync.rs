@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::{GlobalOpts, MessageFormat, SyncArgs};
+use crate::config::units::plural;
 use crate::errors::exit_codes;
 use crate::report::JSON_SCHEMA_VERSION;
 use crate::store::{NOTES_REF, NotesStore, Repo, refresh};
@@ -27,10 +28,10 @@ pub fn sync(global: &GlobalOpts, args: SyncArgs, out: &mut dyn Write) -> Result<
     match global.message_format {
         MessageFormat::Human => writeln!(
             out,
-            "{NOTES_REF} with `{}`: received {} records ({} notes merged), {}",
+            "{NOTES_REF} with `{}`: received {} ({} merged), {}",
             report.remote,
-            report.records_received,
-            report.notes_merged,
+            plural(report.records_received, "record"),
+            plural(report.notes_merged, "note"),
             if report.pushed {
                 "pushed"
             } else {

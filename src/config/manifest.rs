@@ -217,6 +217,16 @@ pub enum CommandLine {
     Script(String),
 }
 
+impl RawWorkload {
+    /// Whether the command holds a NUL byte, which no argument of a process can.
+    pub fn argv_has_nul(&self) -> bool {
+        match &self.command {
+            CommandLine::Argv(argv) => argv.iter().any(|a| a.contains('\0')),
+            CommandLine::Script(s) => s.contains('\0'),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for CommandLine {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;

@@ -237,6 +237,16 @@ pub fn resolve_text(
                 ));
             }
             (CommandLine::Argv(argv), false) => argv.clone(),
+            (CommandLine::Argv(argv), true) if argv.join(" ").trim().is_empty() => {
+                return Err(error(
+                    "`command` is empty; give the shell command to run".into(),
+                ));
+            }
+            (CommandLine::Script(script), true) if script.trim().is_empty() => {
+                return Err(error(
+                    "`command` is empty; give the shell command to run".into(),
+                ));
+            }
             (CommandLine::Argv(argv), true) => vec![argv.join(" ")],
             (CommandLine::Script(script), true) => vec![script.clone()],
             (CommandLine::Script(script), false) => {
@@ -246,6 +256,24 @@ pub fn resolve_text(
                 )));
             }
         };
+        for (key, value) in &w.env {
+            if key.is_empty() || key.contains(['=', '\0']) {
+                return Err(error(format!(
+                    "`env` has the key {key:?}; a variable's name cannot be empty or contain `=` \
+                     (or a NUL byte)"
+                )));
+            }
+            if value.contains('\0') {
+                return Err(error(format!(
+                    "`env` {key} has a NUL byte in its value; a variable cannot hold one"
+                )));
+            }
+        }
+        if w.argv_has_nul() {
+            return Err(error(
+                "`command` has a NUL byte; no program or argument can hold one".into(),
+            ));
+        }
         if w.timeout.is_some_and(|t| t.is_zero()) {
             return Err(error("`timeout` is zero; give a positive duration".into()));
         }

@@ -40,6 +40,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         seconds += number * seconds_per_unit;
         rest = tail;
     }
+    // Durations are kept as nanoseconds in a u64 (records, JSON, deadlines): about 584 years.
+    // Anything longer is refused here rather than wrapped or overflowed later.
+    if !(seconds.is_finite() && seconds * 1e9 < u64::MAX as f64) {
+        return Err(format!(
+            "invalid duration `{text}`: too long; the longest is 584 years (and a budget or \
+             timeout of more than a few hours is rarely what you mean)"
+        ));
+    }
     Duration::try_from_secs_f64(seconds)
         .map_err(|_| format!("invalid duration `{text}`: out of range"))
 }
@@ -237,6 +245,19 @@ mod tests {
             assert!(err.contains(&format!("`{bad}`")), "{err}");
             assert!(err.contains("250ms"), "{err}");
         }
+    }
+
+    #[test]
+    fn durations_past_a_u64_of_nanoseconds_are_refused() {
+        // 2^64 ns is about 584.5 years; 2.6e15 h overflowed a deadline.
+        assert!(parse_duration("584y").is_err());
+        let err = parse_duration("2600000000000000h").unwrap_err();
+        assert!(err.contains("too long"), "{err}");
+        assert!(parse_duration("5124096h").unwrap_err().contains("too long"));
+        assert_eq!(
+            parse_duration("5124095h"),
+            Ok(Duration::from_secs(5_124_095 * 3600))
+        );
     }
 
     #[test]

@@ -68,27 +68,57 @@ pub fn measure_folder(path: &Path) -> std::io::Result<SizeMeasure> {
     Ok(m)
 }
 
+/// A manifest larger than this is not read for its dependencies.
+const MAX_MANIFEST_BYTES: u64 = 8 << 20;
+
+/// Counts one file, reading it in chunks: a multi-gigabyte data file costs a chunk of memory,
+/// and a binary one no more than the test for a NUL byte in its first 8 KiB.
 fn measure_file(path: &Path, m: &mut SizeMeasure) {
+    use std::io::Read;
     m.files += 1;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return;
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut lines = 0u64;
+    let mut first = true;
+    let mut last = b'\n';
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        let chunk = &buf[..n];
+        if first && chunk[..n.min(8192)].contains(&0) {
+            return;
+        }
+        first = false;
+        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        last = chunk[n - 1];
+    }
+    m.lines += lines + u64::from(last != b'\n');
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let is_manifest = name == "Cargo.toml"
+        || name == "package.json"
+        || (name.starts_with("requirements") && name.ends_with(".txt"));
+    if !is_manifest || std::fs::metadata(path).map_or(true, |meta| meta.len() > MAX_MANIFEST_BYTES)
+    {
+        return;
+    }
     let Ok(bytes) = std::fs::read(path) else {
         return;
     };
-    if bytes[..bytes.len().min(8192)].contains(&0) {
-        return;
-    }
-    let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-    m.lines += newlines + u64::from(bytes.last().is_some_and(|&b| b != b'\n'));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let text = String::from_utf8_lossy(&bytes);
     m.dependencies += match name {
         "Cargo.toml" => cargo_dependencies(&text),
         "package.json" => npm_dependencies(&text),
-        n if n.starts_with("requirements") && n.ends_with(".txt") => text
+        _ => text
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('-'))
             .count() as u64,
-        _ => 0,
     };
 }
 

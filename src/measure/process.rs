@@ -89,6 +89,10 @@ impl ProcessRunner {
         spec: &RunSpec,
         mut watch: Option<&mut LineWatcher>,
     ) -> Result<RunResult, MeasureError> {
+        if let Some(signal) = crate::interrupt::interrupted() {
+            return Err(MeasureError::Interrupted(signal));
+        }
+        crate::interrupt::doing(format!("running `{}`", spec.name));
         let io = |what| move |source| MeasureError::Sys { what, source };
         let mut cmd = Command::new(&spec.argv[0]);
         cmd.args(&spec.argv[1..])
@@ -96,6 +100,24 @@ impl ProcessRunner {
             .current_dir(&spec.cwd)
             .stdin(Stdio::null())
             .process_group(0);
+        // The last defence when the tool itself is killed with SIGKILL and cannot kill the
+        // group: the kernel sends the leader SIGKILL when the thread that started it exits.
+        // Workloads are started from the main thread, which lives as long as the tool.
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: only async-signal-safe calls run between fork and exec: prctl, getppid,
+        // raise.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The tool may have died before the prctl: then no signal would come.
+                if libc::getppid() != parent {
+                    libc::raise(libc::SIGKILL);
+                }
+                Ok(())
+            });
+        }
         if watch.is_some() {
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         } else {
@@ -128,13 +150,23 @@ impl ProcessRunner {
             source,
         })?;
         let pid = child.id() as libc::pid_t;
+        crate::interrupt::watch_group(pid);
+        if crate::interrupt::interrupted().is_some() {
+            // The signal came between the spawn and the line above: the handler did not see
+            // this group.
+            // SAFETY: plain integers; the child is not reaped, so the group is still ours.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
         let deadline = start.checked_add(spec.timeout);
         let mut pipes = watch
             .as_ref()
             .map(|_| Pipes::new(child.stdout.take(), child.stderr.take()));
         let timed_out = match (&mut pipes, &mut watch) {
             (Some(pipes), Some(on_line)) => !wait_watching(pid, deadline, pipes, *on_line)?,
-            _ => !wait_for_exit(pid, deadline)?,
+            _ => {
+                let stderr = &self.stderr;
+                !wait_for_exit(pid, deadline, &mut || trim_to_tail(stderr))?
+            }
         };
         let wall = start.elapsed();
         // SAFETY: kill takes plain integers; the leader is an unreaped zombie, so the group id
@@ -151,6 +183,10 @@ impl ProcessRunner {
         };
         add_usage(&mut sample, &usage);
         reap_orphans(&mut sample)?;
+        crate::interrupt::unwatch_group();
+        if let Some(signal) = crate::interrupt::interrupted() {
+            return Err(MeasureError::Interrupted(signal));
+        }
 
         let exit = if timed_out {
             Exit::TimedOut
@@ -172,6 +208,10 @@ impl ProcessRunner {
             _ if exit == Exit::Code(0) => String::new(),
             _ => self.stderr_tail(),
         };
+        // Whatever the child wrote is not needed any more: give the memory back now.
+        if watch.is_none() && self.stderr.set_len(0).is_ok() {
+            let _ = self.stderr.seek(SeekFrom::Start(0));
+        }
         Ok(RunResult {
             sample,
             exit,
@@ -253,6 +293,34 @@ fn has_exited(pid: libc::pid_t) -> Result<bool, MeasureError> {
     Ok(unsafe { info.si_pid() } != 0)
 }
 
+/// Standard error's file is trimmed to its tail once it holds more than this.
+const TRIM_ABOVE_BYTES: u64 = 1 << 20;
+
+/// Frees all but the last 64 KiB of standard error's file while the child writes to it: the
+/// child's writes go on at its offset, and the freed start reads as zeros, which nobody reads
+/// (only the tail is kept). A workload that writes gigabytes to standard error then holds
+/// about what it writes between two ticks, not all of it.
+fn trim_to_tail(file: &File) {
+    use std::os::fd::AsRawFd;
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return;
+    };
+    if len <= TRIM_ABOVE_BYTES {
+        return;
+    }
+    let end = (len - 64 * 1024) & !4095;
+    // SAFETY: fallocate on a descriptor we own, with integer arguments. memfd (shmem) and most
+    // file systems support punching holes; where one does not, nothing happens.
+    unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            0,
+            end as libc::off_t,
+        );
+    }
+}
+
 /// An in-memory file (memfd), or a temporary file where memfd is not available.
 fn stderr_file() -> Result<File, MeasureError> {
     // SAFETY: memfd_create takes a NUL-terminated name and flags, and returns a new descriptor
@@ -270,16 +338,21 @@ fn stderr_file() -> Result<File, MeasureError> {
 
 /// Waits until `pid` exits (true) or `deadline` passes (false, after killing its group). The
 /// child is left unreaped. A deadline too far away to represent (`None`) never passes.
-fn wait_for_exit(pid: libc::pid_t, deadline: Option<Instant>) -> Result<bool, MeasureError> {
+/// `tick` is called every `TICK` meanwhile (to keep standard error's file small).
+fn wait_for_exit(
+    pid: libc::pid_t,
+    deadline: Option<Instant>,
+    tick: &mut dyn FnMut(),
+) -> Result<bool, MeasureError> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
     let exited = if fd >= 0 {
-        let result = poll_pidfd(fd, deadline);
+        let result = poll_pidfd(fd, deadline, tick);
         // SAFETY: fd is the descriptor pidfd_open returned and nothing else owns it.
         unsafe { libc::close(fd) };
         result?
     } else {
-        poll_waitid(pid, deadline)?
+        poll_waitid(pid, deadline, tick)?
     };
     if !exited {
         // SAFETY: as above; the child is not reaped yet.
@@ -288,15 +361,27 @@ fn wait_for_exit(pid: libc::pid_t, deadline: Option<Instant>) -> Result<bool, Me
     Ok(exited)
 }
 
-fn poll_pidfd(fd: libc::c_int, deadline: Option<Instant>) -> Result<bool, MeasureError> {
+/// How often a waiting runner looks at the size of standard error's file.
+const TICK: Duration = Duration::from_millis(100);
+
+fn poll_pidfd(
+    fd: libc::c_int,
+    deadline: Option<Instant>,
+    tick: &mut dyn FnMut(),
+) -> Result<bool, MeasureError> {
+    let mut next_tick = Instant::now() + TICK;
     loop {
-        let ms = match deadline {
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                left.as_millis().min(i32::MAX as u128 - 1) as i32 + i32::from(!left.is_zero())
-            }
-            None => -1,
+        let now = Instant::now();
+        if now >= next_tick {
+            tick();
+            next_tick = now + TICK;
+        }
+        let until = match deadline {
+            Some(d) => d.min(next_tick),
+            None => next_tick,
         };
+        let left = until.saturating_duration_since(Instant::now());
+        let ms = left.as_millis().min(i32::MAX as u128 - 1) as i32 + i32::from(!left.is_zero());
         let mut pfd = libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -317,11 +402,20 @@ fn poll_pidfd(fd: libc::c_int, deadline: Option<Instant>) -> Result<bool, Measur
 }
 
 /// The fallback for kernels without pidfd: checks for exit with growing sleeps.
-fn poll_waitid(pid: libc::pid_t, deadline: Option<Instant>) -> Result<bool, MeasureError> {
+fn poll_waitid(
+    pid: libc::pid_t,
+    deadline: Option<Instant>,
+    tick: &mut dyn FnMut(),
+) -> Result<bool, MeasureError> {
     let mut pause = Duration::from_micros(50);
+    let mut next_tick = Instant::now() + TICK;
     loop {
         if has_exited(pid)? {
             return Ok(true);
+        }
+        if Instant::now() >= next_tick {
+            tick();
+            next_tick = Instant::now() + TICK;
         }
         let now = Instant::now();
         let left = deadline.map(|d| d.saturating_duration_since(now));
@@ -433,5 +527,35 @@ fn sys(what: &'static str) -> MeasureError {
     MeasureError::Sys {
         what,
         source: std::io::Error::last_os_error(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn standard_error_is_trimmed_to_its_tail() {
+        let mut f = stderr_file().unwrap();
+        let line = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n";
+        for _ in 0..(8 << 20) / line.len() {
+            f.write_all(line).unwrap();
+        }
+        f.write_all(b"the last line\n").unwrap();
+        let before = f.metadata().unwrap();
+        assert!(before.blocks() * 512 >= 8 << 20);
+        trim_to_tail(&f);
+        let after = f.metadata().unwrap();
+        // The size stays (the writer's offset goes on); the memory is given back.
+        assert_eq!(after.len(), before.len());
+        assert!(
+            after.blocks() * 512 < 256 << 10,
+            "{} blocks",
+            after.blocks()
+        );
+        let mut runner = ProcessRunner { stderr: f };
+        assert!(runner.stderr_tail().ends_with("the last line"));
     }
 }

@@ -31,22 +31,22 @@ impl Exporter for Human {
         for w in workloads {
             b.push_record(match &w.criterion {
                 None => [
-                    w.name.clone(),
+                    t(&w.name),
                     "command".into(),
                     w.class.as_str().into(),
-                    w.class_reason.clone(),
+                    t(&w.class_reason),
                     format_duration(w.budget),
                     format_duration(w.timeout),
                     format!("{}:{}", self.manifest, w.line),
                 ],
                 Some(c) => [
-                    w.name.clone(),
+                    t(&w.name),
                     "criterion".into(),
                     "-".into(),
-                    format!("group `{}`", c.group),
+                    t(&format!("group `{}`", c.group)),
                     "-".into(),
                     "-".into(),
-                    format!("[[bench]] {} ({})", c.target, c.package),
+                    t(&format!("[[bench]] {} ({})", c.target, c.package)),
                 ],
             });
         }
@@ -77,7 +77,7 @@ impl Exporter for Human {
             let w = r.wall_ns.as_ref();
             let is_bench = r.workload.criterion.is_some();
             let mut row = vec![
-                r.workload.name.clone(),
+                t(&r.workload.name),
                 if is_bench {
                     "-".into()
                 } else {
@@ -138,9 +138,14 @@ fn notes(results: &[WorkloadResult], out: &mut dyn Write) -> io::Result<()> {
         }
     }
     for (text, names) in by_text {
-        writeln!(out, "\nnote: {}: {text}", names.join(", "))?;
+        writeln!(out, "\nnote: {}: {}", t(&names.join(", ")), t(text))?;
     }
     Ok(())
+}
+
+/// Text from users (names, commands, criterion ids), with control characters shown escaped.
+fn t(text: &str) -> String {
+    super::escape::terminal(text).into_owned()
 }
 
 /// A share of a budget in percent, with more digits when it is small.
@@ -180,19 +185,27 @@ fn details(r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
         } else {
             format!("in run {}", r.samples.len() + 1)
         };
-        writeln!(out, "\n{} failed {when}: {}", r.workload.name, f.reason)?;
+        writeln!(
+            out,
+            "\n{} failed {}: {}",
+            t(&r.workload.name),
+            t(&when),
+            t(&f.reason)
+        )?;
         match &r.workload.criterion {
             Some(c) => writeln!(
                 out,
                 "  reproduce: cargo bench -p {} --bench {} -- --exact '{}'",
-                c.package_spec, c.target, c.full_id
+                t(&c.package_spec),
+                t(&c.target),
+                t(&c.full_id.replace('\'', r"'\''"))
             )?,
-            None => writeln!(out, "  command: {}", r.workload.argv.join(" "))?,
+            None => writeln!(out, "  command: {}", t(&r.workload.argv.join(" ")))?,
         }
         if !f.stderr_tail.is_empty() {
             writeln!(out, "  last lines of stderr:")?;
             for line in f.stderr_tail.lines() {
-                writeln!(out, "  | {line}")?;
+                writeln!(out, "  | {}", t(line))?;
             }
         }
     }
@@ -203,7 +216,7 @@ fn details(r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
         .filter(|b| b.limit != "timeout")
         .collect();
     if !breaches.is_empty() {
-        writeln!(out, "\n{} is over a limit:", r.workload.name)?;
+        writeln!(out, "\n{} is over a limit:", t(&r.workload.name))?;
         for b in breaches {
             writeln!(out, "  {}", describe(b, r))?;
         }
@@ -241,7 +254,9 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
     writeln!(
         out,
         "{}: base {} → candidate {}",
-        report.title, report.base, report.candidate
+        report.title,
+        t(&report.base),
+        t(&report.candidate)
     )?;
     if report.stored {
         writeln!(
@@ -263,7 +278,7 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
     for r in &report.results {
         let (base, new) = median_cells(r);
         b.push_record([
-            r.candidate.workload.name.clone(),
+            t(&r.candidate.workload.name),
             metric_word(r).into(),
             base,
             new,
@@ -280,10 +295,10 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
     writeln!(out, "{table}")?;
     for r in &report.results {
         if let Some(line) = failure_line(r, report.strict) {
-            writeln!(out, "  {line}")?;
+            writeln!(out, "  {}", t(&line))?;
             if let Some(f) = &r.candidate.failure {
                 for l in f.stderr_tail.lines() {
-                    writeln!(out, "  | {l}")?;
+                    writeln!(out, "  | {}", t(l))?;
                 }
             }
         }
@@ -292,12 +307,17 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
     if !undecided.is_empty() {
         writeln!(out, "Not decided:")?;
         for line in undecided {
-            writeln!(out, "  {line}")?;
+            writeln!(out, "  {}", t(&line))?;
         }
     }
     for r in &report.results {
         for note in &r.notes {
-            writeln!(out, "  note: {}: {note}", r.candidate.workload.name)?;
+            writeln!(
+                out,
+                "  note: {}: {}",
+                t(&r.candidate.workload.name),
+                t(note)
+            )?;
         }
     }
     writeln!(

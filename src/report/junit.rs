@@ -6,11 +6,7 @@ use std::fmt::Write as _;
 use super::check::{CheckReport, change_cell, failure_line};
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+    super::escape::xml(text)
 }
 
 /// The JUnit XML document of a check.
@@ -70,8 +66,9 @@ pub fn github_annotations(report: &CheckReport) -> String {
     let mut text = String::new();
     for r in &report.results {
         if let Some(line) = failure_line(r, report.strict) {
-            // Workflow commands end at a newline and treat % specially.
-            let line = line
+            // Workflow commands end at a newline and treat % specially; other control
+            // characters are shown escaped, as on the terminal.
+            let line = super::escape::terminal(&line)
                 .replace('%', "%25")
                 .replace('\r', "%0D")
                 .replace('\n', "%0A");

@@ -14,12 +14,10 @@ use crate::pipeline::WorkloadResult;
 /// Markdown tables.
 pub struct Markdown;
 
-/// Table cells may hold user text: keep it from breaking the table or rendering as markup.
+/// Table cells and lines may hold user text: it can neither break the table nor render as
+/// markup, links, images or mentions.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\n', " ")
+    super::escape::markdown(text)
 }
 
 impl Exporter for Markdown {
@@ -76,8 +74,8 @@ impl Exporter for Markdown {
         writeln!(
             out,
             "Base {} → candidate {}. {}.\n",
-            report.base,
-            report.candidate,
+            cell(&report.base),
+            cell(&report.candidate),
             report.counts()
         )?;
         if report.stored {

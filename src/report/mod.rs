@@ -2,6 +2,7 @@
 
 mod chart;
 mod check;
+pub mod escape;
 mod human;
 mod json;
 mod junit;

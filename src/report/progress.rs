@@ -62,7 +62,7 @@ impl Progress {
         expected: usize,
         unit: &str,
     ) {
-        self.prefix = format!("[{}/{total}] {name}", index + 1);
+        self.prefix = format!("[{}/{total}] {}", index + 1, super::escape::terminal(name));
         if self.mode == ProgressMode::Bar {
             let bar =
                 ProgressBar::with_draw_target(Some(expected as u64), ProgressDrawTarget::stderr());
@@ -92,10 +92,16 @@ impl Progress {
         match (&self.bar, self.mode) {
             (Some(bar), _) => {
                 bar.set_position(done as u64);
-                bar.set_message(name.to_owned());
+                bar.set_message(super::escape::terminal(name).into_owned());
             }
             (None, ProgressMode::Lines) => {
-                let _ = writeln!(std::io::stderr(), "[{}/{total}] {name}: {text}", index + 1);
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "[{}/{total}] {}: {}",
+                    index + 1,
+                    super::escape::terminal(name),
+                    super::escape::terminal(text)
+                );
             }
             _ => {}
         }
@@ -105,9 +111,14 @@ impl Progress {
     /// shows `text` as its message instead.
     pub fn note(&mut self, text: &str) {
         match (&self.bar, self.mode) {
-            (Some(bar), _) => bar.set_message(text.to_owned()),
+            (Some(bar), _) => bar.set_message(super::escape::terminal(text).into_owned()),
             (None, ProgressMode::Lines) => {
-                let _ = writeln!(std::io::stderr(), "{}: {text}", self.prefix);
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}: {}",
+                    self.prefix,
+                    super::escape::terminal(text)
+                );
             }
             _ => {}
         }
@@ -127,7 +138,12 @@ impl Progress {
         }
         if self.mode != ProgressMode::Silent {
             // A failed write to standard error is not worth stopping the measurement for.
-            let _ = writeln!(std::io::stderr(), "{}: {text}", self.prefix);
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}: {}",
+                self.prefix,
+                super::escape::terminal(text)
+            );
         }
     }
 

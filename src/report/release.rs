@@ -331,7 +331,7 @@ pub fn render(report: &Report, format: Format, dir: Option<&Path>) -> Result<Str
             format!("{v:.3}")
         }
     });
-    env.add_filter("md", md_escape);
+    env.add_filter("md", |s: &str| super::escape::markdown(s));
     let shown = dir
         .map(|d| d.join(name).display().to_string())
         .unwrap_or_else(|| format!("templates/{name}"));
@@ -343,41 +343,4 @@ pub fn render(report: &Report, format: Format, dir: Option<&Path>) -> Result<Str
     template
         .render(Value::from_serialize(report))
         .map_err(|e| format!("rendering {shown}: {e:#}"))
-}
-
-/// Escapes text from users (workload names, commit subjects, authors) for Markdown: it can
-/// neither break a table nor become HTML.
-pub fn md_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markdown_escaping_makes_user_text_inert() {
-        assert_eq!(
-            md_escape("<script>a|b</script>"),
-            "&lt;script&gt;a\\|b&lt;/script&gt;"
-        );
-        assert_eq!(
-            md_escape("fix *all* [x]\nnext"),
-            "fix \\*all\\* \\[x\\] next"
-        );
-    }
 }

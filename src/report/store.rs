@@ -43,6 +43,11 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
+/// Text from a record or a commit, with control characters shown escaped.
+fn t(text: &str) -> String {
+    super::escape::terminal(text).into_owned()
+}
+
 /// `history` for people, newest first.
 pub fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
     let mut b = Builder::default();
@@ -59,14 +64,14 @@ pub fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
     b.push_record(header);
     for p in points {
         let x = &p.point;
-        let mut subject: String = p.subject.chars().take(32).collect();
+        let mut subject: String = t(&p.subject).chars().take(32).collect();
         if x.dirty {
             subject.push_str(" (dirty)");
         }
         let mut row = vec![
-            short(&p.commit).to_owned(),
+            t(short(&p.commit)),
             subject,
-            x.workload.clone(),
+            t(&x.workload),
             x.n.to_string(),
             ns(x.median_ns),
             ns(x.p95_ns),
@@ -82,7 +87,7 @@ pub fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
             row.push(throughput(x.throughput.as_ref(), x.median_ns));
         }
         if with_machine {
-            row.push(x.machine.clone());
+            row.push(t(&x.machine));
         }
         b.push_record(row);
     }
@@ -180,9 +185,9 @@ pub fn record_text(r: &Record, subject: &str) -> String {
         let s = &w.summary;
         let wall = s.wall_ns.as_ref();
         let mut row = vec![
-            w.name.clone(),
+            t(&w.name),
             match &w.failure {
-                Some(f) => format!("FAILED: {f}"),
+                Some(f) => t(&format!("FAILED: {f}")),
                 None => status_word(w.status).into(),
             },
             s.n.to_string(),
@@ -201,18 +206,20 @@ pub fn record_text(r: &Record, subject: &str) -> String {
     table
         .with(Style::sharp())
         .modify(Columns::new(2..8), Alignment::right());
+    // Everything but the figures comes from a note that may have been fetched from anywhere.
     format!(
-        "record {} of commit {} {subject}{}\n  measured {} by cargo-perf {} with {}\n  machine {}: {}, {} cores, {}, {}\n{table}",
-        r.run_id,
-        short(&r.commit),
+        "record {} of commit {} {}{}\n  measured {} by cargo-perf {} with {}\n  machine {}: {}, {}, {}, {}\n{table}",
+        t(&r.run_id),
+        t(short(&r.commit)),
+        t(subject),
         if r.dirty { " (dirty working tree)" } else { "" },
-        r.time,
-        r.tool_version,
-        r.rustc,
-        r.machine.key,
-        r.machine.cpu,
-        r.machine.cores,
+        t(&r.time),
+        t(&r.tool_version),
+        t(&r.rustc),
+        t(&r.machine.key),
+        t(&r.machine.cpu),
+        crate::config::units::plural(r.machine.cores as usize, "core"),
         format_bytes(r.machine.memory_bytes),
-        r.machine.os,
+        t(&r.machine.os),
     )
 }

@@ -4,20 +4,69 @@
 //! a reader never sees half a record and a crash leaves at worst a stray temporary file (named
 //! `.tmp*`, ignored by readers). File names are `<commit>-<run id>.json`.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::Store;
 use super::record::Record;
+use super::{EachNote, Store};
 use crate::errors::StoreError;
 
 /// Records as files in a folder.
 pub struct DirStore {
     pub path: PathBuf,
+    /// Files skipped since the caller last took the warnings (unreadable, not UTF-8, a folder
+    /// named like a record): one bad file never makes the whole store unreadable.
+    warnings: RefCell<Vec<String>>,
 }
 
 impl DirStore {
+    pub fn new(path: PathBuf) -> Self {
+        DirStore {
+            path,
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The text of one record file, or `None` (with a warning) when it cannot be read as text.
+    fn read_file(&self, path: &Path) -> Option<String> {
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Some(text),
+                Err(_) => {
+                    self.warn(format!(
+                        "{}: not UTF-8 text, so not a record; skipped",
+                        path.display()
+                    ));
+                    None
+                }
+            },
+            Err(e) => {
+                self.warn(format!("{}: cannot be read ({e}); skipped", path.display()));
+                None
+            }
+        }
+    }
+
+    /// The lines of the record files `paths`, each ending in a newline; `None` when none reads.
+    fn join(&self, paths: &[PathBuf]) -> Option<String> {
+        let mut text = String::new();
+        for path in paths {
+            if let Some(t) = self.read_file(path) {
+                text.push_str(&t);
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+            }
+        }
+        (!text.is_empty()).then_some(text)
+    }
+
+    fn warn(&self, warning: String) {
+        self.warnings.borrow_mut().push(warning);
+    }
+
     fn files(&self) -> Result<Vec<(String, PathBuf)>, StoreError> {
         let entries = match std::fs::read_dir(&self.path) {
             Ok(entries) => entries,
@@ -32,6 +81,13 @@ impl DirStore {
                 && commit.len() == 40
                 && commit.bytes().all(|b| b.is_ascii_hexdigit())
             {
+                if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                    self.warn(format!(
+                        "{}: named like a record but not a file; skipped",
+                        entry.path().display()
+                    ));
+                    continue;
+                }
                 files.push((commit.to_owned(), entry.path()));
             }
         }
@@ -66,18 +122,35 @@ impl Store for DirStore {
     }
 
     fn read_text(&self, commit: &str) -> Result<Option<String>, StoreError> {
-        let mut text = String::new();
-        for (c, path) in self.files()? {
-            if c == commit {
-                text.push_str(
-                    &std::fs::read_to_string(&path).map_err(|e| StoreError::io(&path, e))?,
-                );
-                if !text.ends_with('\n') {
-                    text.push('\n');
-                }
-            }
+        let paths: Vec<PathBuf> = self
+            .files()?
+            .into_iter()
+            .filter(|(c, _)| c == commit)
+            .map(|(_, p)| p)
+            .collect();
+        Ok(self.join(&paths))
+    }
+
+    /// One listing of the folder for all the commits asked for: reading a history is linear in
+    /// the number of records, not quadratic.
+    fn read_keys(
+        &self,
+        items: &[(String, String)],
+        each: &mut EachNote<'_>,
+    ) -> Result<(), StoreError> {
+        let mut by_commit: HashMap<String, Vec<PathBuf>> = HashMap::new();
+        for (commit, path) in self.files()? {
+            by_commit.entry(commit).or_default().push(path);
         }
-        Ok((!text.is_empty()).then_some(text))
+        for (commit, key) in items {
+            let text = by_commit.get(commit).and_then(|paths| self.join(paths));
+            each(commit, key, text)?;
+        }
+        Ok(())
+    }
+
+    fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.borrow_mut())
     }
 
     fn describe(&self) -> String {

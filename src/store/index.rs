@@ -79,16 +79,30 @@ pub fn points(
     order: &[String],
     filter: &str,
 ) -> Result<Found, StoreError> {
-    match store.index_dir() {
-        Some(dir) => match from_disk(store, &dir, keys, order, filter) {
-            Err(StoreError::Invalid(_)) => {
-                // A damaged index is only a cache: start it again.
-                let _ = std::fs::remove_dir_all(&dir);
-                from_disk(store, &dir, keys, order, filter)
-            }
-            other => other,
-        },
-        None => in_memory(store, keys, order, filter),
+    let Some(dir) = store.index_dir() else {
+        return in_memory(store, keys, order, filter);
+    };
+    let found = match from_disk(store, &dir, keys, order, filter) {
+        Err(StoreError::Invalid(_)) => {
+            // A damaged index is only a cache: start it again.
+            let _ = std::fs::remove_dir_all(&dir);
+            from_disk(store, &dir, keys, order, filter)
+        }
+        other => other,
+    };
+    match found {
+        // An index that cannot be written (a read-only repository, a full disk) is only a
+        // cache too: the notes are read directly.
+        Err(StoreError::Io { path, source }) if path.starts_with(&dir) => {
+            let (found, mut warnings) = in_memory(store, keys, order, filter)?;
+            warnings.push(format!(
+                "the history index in {} cannot be used ({source}); the notes were read \
+                 directly, which is slower",
+                dir.display()
+            ));
+            Ok((found, warnings))
+        }
+        other => other,
     }
 }
 
@@ -151,7 +165,7 @@ fn extract(
         return Ok(Vec::new());
     };
     let location = format!("{} of commit {}", store.describe(), short(commit));
-    let records: Vec<RecordLite> = parse_lines(&text, &location, warnings)?;
+    let records: Vec<RecordLite> = parse_lines(&text, commit, &location, warnings)?;
     let mut points = Vec::new();
     for r in records {
         for w in r.workloads {

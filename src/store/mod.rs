@@ -16,8 +16,8 @@ pub use index::{Point, points, refresh};
 pub use machine::Machine;
 pub use notes::{NOTES_REF, NotesStore};
 pub use record::{
-    RECORD_SCHEMA, Record, RecordLite, StoredSamples, StoredStats, StoredSummary, WorkloadLite,
-    WorkloadRecord, parse_lines, rfc3339,
+    CriterionRecord, RECORD_SCHEMA, Record, RecordLite, StoredSamples, StoredStats, StoredSummary,
+    WorkloadLite, WorkloadRecord, parse_lines, rfc3339,
 };
 pub use repo::{Repo, short};
 pub use sync::sync;
@@ -69,5 +69,10 @@ pub trait Store {
     /// Where the history index of this store may be kept, if anywhere.
     fn index_dir(&self) -> Option<PathBuf> {
         None
+    }
+    /// What the store skipped since the last call (files it could not read), for the caller to
+    /// show: the store prints nothing itself.
+    fn take_warnings(&self) -> Vec<String> {
+        Vec::new()
     }
 }

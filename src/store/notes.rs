@@ -24,6 +24,8 @@ pub const NOTES_REF: &str = "refs/notes/perf";
 pub struct NotesStore {
     git_dir: PathBuf,
     common_dir: PathBuf,
+    /// What happened that the caller should show (a stale lock removed).
+    warnings: std::cell::RefCell<Vec<String>>,
 }
 
 impl NotesStore {
@@ -41,6 +43,7 @@ impl NotesStore {
         NotesStore {
             git_dir: repo.git_dir(),
             common_dir: repo.repo.commondir().to_owned(),
+            warnings: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -69,10 +72,10 @@ impl NotesStore {
                 // With our lock held, no other cargo-perf is writing: a `perf.lock` beside the ref
                 // was left by a writer that died between creating and renaming it.
                 let stale = self.common_dir.join(format!("{NOTES_REF}.lock"));
-                eprintln!(
-                    "warning: removing {}, left by a process that died while writing",
+                self.warnings.borrow_mut().push(format!(
+                    "removed {}, left by a process that died while writing",
                     stale.display()
-                );
+                ));
                 std::fs::remove_file(&stale).map_err(|e| StoreError::io(&stale, e))?;
                 repo.note(&sig, &sig, Some(NOTES_REF), commit, content, true)
                     .map(|_| ())
@@ -110,6 +113,10 @@ fn oid(commit: &str) -> Result<Oid, StoreError> {
 }
 
 impl Store for NotesStore {
+    fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.borrow_mut())
+    }
+
     fn append(&self, record: &Record) -> Result<(), StoreError> {
         let _lock = self.lock()?;
         let repo = self.open()?;

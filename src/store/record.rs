@@ -229,8 +229,9 @@ struct SchemaOnly {
 /// Parses the JSON Lines of `location` (such as "note of commit abc1234") into `T`. Blank lines
 /// are ignored; a line that is not a record is skipped with a warning pushed to `warnings`; a
 /// record of a newer schema is an error.
-pub fn parse_lines<T: DeserializeOwned>(
+pub fn parse_lines<T: DeserializeOwned + OfCommit>(
     text: &str,
+    commit: &str,
     location: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<T>, StoreError> {
@@ -248,6 +249,17 @@ pub fn parse_lines<T: DeserializeOwned>(
                 {
                     return Err(newer(location, i + 1, schema));
                 }
+                // A note copied to another commit (`git notes copy`, a rebase with
+                // `notes.rewriteRef`) holds records of the commit it was copied from.
+                if record.commit() != commit {
+                    warnings.push(format!(
+                        "{location}, line {}: the record is of commit {}, not of the commit it is \
+                         stored with (a copied or rewritten note?); skipped",
+                        i + 1,
+                        super::repo::short(record.commit())
+                    ));
+                    continue;
+                }
                 out.push(record);
             }
             Err(e) => match serde_json::from_str::<SchemaOnly>(line) {
@@ -262,6 +274,23 @@ pub fn parse_lines<T: DeserializeOwned>(
         }
     }
     Ok(out)
+}
+
+/// A stored record, which names the commit it was measured at.
+pub trait OfCommit {
+    fn commit(&self) -> &str;
+}
+
+impl OfCommit for Record {
+    fn commit(&self) -> &str {
+        &self.commit
+    }
+}
+
+impl OfCommit for RecordLite {
+    fn commit(&self) -> &str {
+        &self.commit
+    }
 }
 
 fn newer(location: &str, line: usize, found: u32) -> StoreError {
@@ -328,7 +357,8 @@ mod tests {
         let b = sample_record("c1", "r2").to_line();
         let text = format!("{a}\n{{not json\n\n{b}\n");
         let mut warnings = Vec::new();
-        let records: Vec<Record> = parse_lines(&text, "note of commit c1", &mut warnings).unwrap();
+        let records: Vec<Record> =
+            parse_lines(&text, "c1", "note of commit c1", &mut warnings).unwrap();
         assert_eq!(records.len(), 2);
         assert_eq!(records[1].run_id, "r2");
         assert_eq!(warnings.len(), 1);
@@ -336,25 +366,50 @@ mod tests {
     }
 
     #[test]
+    fn a_record_of_another_commit_is_skipped_with_a_warning() {
+        // A note copied from c0 to c1 (`git notes copy`, a rebase with notes.rewriteRef).
+        let text = format!(
+            "{}\n{}\n",
+            sample_record("c0", "r1").to_line(),
+            sample_record("c1", "r2").to_line()
+        );
+        let mut warnings = Vec::new();
+        let records: Vec<Record> = parse_lines(&text, "c1", "note", &mut warnings).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].run_id, "r2");
+        assert!(
+            warnings[0].contains("line 1: the record is of commit c0, not of the commit"),
+            "{warnings:?}"
+        );
+        // A commit field with multi-byte characters is shown, not sliced apart.
+        let odd = sample_record("ééééééééé-é", "r3").to_line();
+        let mut warnings = Vec::new();
+        let _: Vec<Record> = parse_lines(&odd, "c1", "note", &mut warnings).unwrap();
+        assert!(warnings[0].contains("ééééééééé-"), "{warnings:?}");
+    }
+
+    #[test]
     fn a_newer_schema_is_refused() {
         let line = sample_record("c1", "r1")
             .to_line()
             .replace("\"schema\":1", "\"schema\":2");
-        let err = parse_lines::<Record>(&line, "note of commit c1", &mut Vec::new()).unwrap_err();
+        let err =
+            parse_lines::<Record>(&line, "c1", "note of commit c1", &mut Vec::new()).unwrap_err();
         assert!(
             err.to_string()
                 .contains("schema 2, newer than this cargo-perf reads (1)")
         );
         // Even when the rest of the line no longer fits today's types.
-        let err = parse_lines::<Record>("{\"schema\": 3, \"new\": true}", "x", &mut Vec::new())
-            .unwrap_err();
+        let err =
+            parse_lines::<Record>("{\"schema\": 3, \"new\": true}", "c1", "x", &mut Vec::new())
+                .unwrap_err();
         assert!(err.to_string().contains("schema 3"));
     }
 
     #[test]
     fn the_lite_form_reads_a_full_record() {
         let line = sample_record("c1", "r1").to_line();
-        let lite: Vec<RecordLite> = parse_lines(&line, "x", &mut Vec::new()).unwrap();
+        let lite: Vec<RecordLite> = parse_lines(&line, "c1", "x", &mut Vec::new()).unwrap();
         assert_eq!(lite[0].machine.key, sample_record("c", "r").machine.key);
     }
 }

@@ -11,9 +11,13 @@ pub struct Repo {
     pub repo: Repository,
 }
 
-/// The first 10 hex digits of a commit id, for people.
+/// The first 10 hex digits of a commit id, for people. A commit read from a note may be
+/// anything: this never cuts a character in two.
 pub fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(10)]
+    match commit.char_indices().nth(10) {
+        Some((end, _)) => &commit[..end],
+        None => commit,
+    }
 }
 
 impl Repo {

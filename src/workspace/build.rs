@@ -121,6 +121,7 @@ impl Workspace {
             program: cargo.clone(),
             source,
         })?;
+        crate::interrupt::watch_child(child.id() as i32);
         let mut built = BTreeMap::new();
         if let Some(stdout) = child.stdout.take() {
             for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
@@ -144,7 +145,12 @@ impl Workspace {
         let status = child.wait().map_err(|source| WorkspaceError::Spawn {
             program: cargo,
             source,
-        })?;
+        });
+        crate::interrupt::unwatch_child();
+        if let Some(signal) = crate::interrupt::interrupted() {
+            return Err(WorkspaceError::Interrupted(signal));
+        }
+        let status = status?;
         if !status.success() {
             return Err(WorkspaceError::BuildFailed {
                 command: format!("cargo {}", args[..2.min(args.len())].join(" ")),

@@ -213,3 +213,125 @@ fn a_perf_toml_with_nothing_wrong_is_accepted() {
     );
     Scratch::new(&toml).cmd(&["run", "-q"]).assert().success();
 }
+
+#[test]
+fn durations_too_long_to_represent_are_refused_where_they_are_written() {
+    // 2.6e15 h overflowed a deadline (a panic, and the workload orphaned); 2^64 ns wrapped.
+    let err = fails_with(
+        &format!("{OK_WORKLOAD}timeout = \"2600000000000000h\"\n"),
+        &["run"],
+    );
+    assert!(
+        err.contains("perf.toml:4:") && err.contains("too long"),
+        "{err}"
+    );
+    let err = fails_with(
+        &format!("[budgets]\nsmall = \"5124096h\"\n{OK_WORKLOAD}"),
+        &["list"],
+    );
+    assert!(
+        err.contains("perf.toml:2:") && err.contains("too long"),
+        "{err}"
+    );
+    let err = fails_with(OK_WORKLOAD, &["run", "--time-cap", "9999999999h"]);
+    assert!(err.contains("too long"), "{err}");
+}
+
+#[test]
+fn an_empty_shell_command_or_a_bad_env_key_is_refused() {
+    let err = fails_with(
+        "[[workload]]\nname = \"w\"\ncommand = \"  \"\nshell = true\n",
+        &["list"],
+    );
+    assert!(
+        err.contains("perf.toml:1: workload `w`: `command` is empty"),
+        "{err}"
+    );
+    for key in ["\"\"", "\"A=B\""] {
+        let err = fails_with(
+            &format!("{OK_WORKLOAD}env = {{ {key} = \"x\" }}\n"),
+            &["list"],
+        );
+        assert!(
+            err.contains("perf.toml:1: workload `w`: `env` has the key")
+                && err.contains("cannot be empty or contain `=`"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn unwritable_outputs_are_refused_before_anything_is_measured() {
+    let s = Scratch::new(OK_WORKLOAD);
+    crate::git::init_and_commit(s.path(), "one");
+    std::fs::write(s.path().join("NOTES"), "two\n").unwrap();
+    crate::git::commit_all(s.path(), "two");
+    let script = s.path().join("target/fake.json");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(&script, r#"{"w": [{"wall_ms": 10}]}"#).unwrap();
+    let junit = s.path().join("no/such/folder/perf.xml");
+    let a = s
+        .cmd(&[
+            "check",
+            "--junit",
+            junit.to_str().unwrap(),
+            "--fake-runner",
+            script.to_str().unwrap(),
+        ])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("the JUnit report cannot be written to"),
+        "{err}"
+    );
+    assert!(err.contains("no/such/folder/perf.xml"), "{err}");
+    // Nothing was measured: no progress line.
+    assert!(!err.contains("[1/1]"), "{err}");
+    // A job summary that is a folder.
+    let a = s
+        .cmd(&["check", "--fake-runner", script.to_str().unwrap()])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GITHUB_STEP_SUMMARY", s.path())
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("$GITHUB_STEP_SUMMARY") && !err.contains("[1/1]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_templates_folder_is_an_error() {
+    let s = Scratch::new(OK_WORKLOAD);
+    crate::git::init_and_commit(s.path(), "one");
+    let a = s
+        .cmd(&["report", "--templates", "no-such-dir", "--from", "HEAD"])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("--templates no-such-dir: no such folder"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_error_does_not_repeat_its_cause() {
+    // A store path under a file: the operating system's reason appears once.
+    let s = Scratch::new(OK_WORKLOAD);
+    crate::git::init_and_commit(s.path(), "one");
+    let blocker = s.path().join("blocker");
+    std::fs::write(&blocker, "a file, not a folder\n").unwrap();
+    let store = format!("dir:{}", blocker.join("records").display());
+    let a = s
+        .cmd(&["record", "--store", &store])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+}

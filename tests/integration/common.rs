@@ -153,3 +153,29 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn toml_str(p: &Path) -> String {
     format!("{:?}", p.to_string_lossy())
 }
+
+/// Skips a test that needs something this machine lacks, saying so where people look: on
+/// standard error (shown with `--nocapture`) and in `target/test-skips.txt`, which `.ci/run`
+/// prints after the tests. When `CARGO_PERF_REQUIRE` names `what` (`.ci/run` sets it for what
+/// it installed), skipping is a failure instead.
+pub fn skip(test: &str, what: &str, reason: &str) {
+    let required = std::env::var("CARGO_PERF_REQUIRE")
+        .unwrap_or_default()
+        .split(',')
+        .any(|r| r.trim() == what);
+    assert!(
+        !required,
+        "{test} cannot run: {reason}, but CARGO_PERF_REQUIRE says {what} is installed"
+    );
+    let line = format!("skipped {test}: {reason}\n");
+    eprint!("{line}");
+    let log = repo().join("target").join("test-skips.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        use std::io::Write;
+        let _ = f.write_all(line.as_bytes());
+    }
+}

@@ -115,7 +115,7 @@ fn example_repo(extra_toml: &str) -> tempfile::TempDir {
 fn example_repo_with(extra_toml: &str, more_workloads: &str) -> tempfile::TempDir {
     let dir = example();
     let toml = format!(
-        "{extra_toml}[defaults]\nwarmup = 1\nmin_runs = 20\nmax_runs = 300\ntime_cap = \"3s\"\n\
+        "{extra_toml}[defaults]\nwarmup = 1\nmin_runs = 20\nmax_runs = 600\ntime_cap = \"6s\"\n\
          metric = \"cpu\"\nthreshold = \"5%\"\n\
          [[workload]]\nname = \"analyse\"\ncommand = [\"{{bin:analyse}}\", \"{{fixture}}\"]\nfixtures = \"projects/large\"\ntimeout = \"30s\"\n\
          [[workload]]\nname = \"analyse-json\"\ncommand = [\"{{bin:analyse}}\", \"--json\", \"{{fixture}}\"]\nfixtures = \"projects/large\"\ntimeout = \"30s\"\n{more_workloads}"

@@ -144,11 +144,14 @@ fn markdown_junit_annotations_and_step_summary() {
         "{md}"
     );
     assert!(md.contains("| **regressed** |"), "{md}");
+    // Workflow commands go to standard error, never into the Markdown on standard output.
+    assert!(!md.contains("::error"), "{md}");
     assert!(
-        md.contains(
+        stderr(&a).contains(
             "::error title=cargo perf::w regressed: +20.0%25 [+20.0%25, +20.0%25] (wall time)"
         ),
-        "{md}"
+        "{}",
+        stderr(&a)
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(

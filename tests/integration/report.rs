@@ -333,9 +333,10 @@ fn headless(chromium: &Path, profile: &Path) -> std::process::Command {
 #[test]
 fn the_html_report_renders_in_headless_chromium() {
     let Some(chromium) = chromium() else {
-        eprintln!(
-            "skipping the_html_report_renders_in_headless_chromium: chromium is not installed \
-             (apt-get install chromium; .ci/run installs it)"
+        crate::common::skip(
+            "the_html_report_renders_in_headless_chromium",
+            "chromium",
+            "chromium is not installed (apt-get install chromium; .ci/run installs it)",
         );
         return;
     };

@@ -216,3 +216,55 @@ fn json_results_stream_as_each_workload_finishes() {
     assert_eq!(rest.len(), 2, "{rest:?}");
     assert!(rest[1].contains("\"reason\":\"run-finished\""));
 }
+
+#[test]
+fn tens_of_megabytes_on_stderr_leave_the_tail() {
+    // 40 MB on standard error, a pause (the runner trims what it holds meanwhile), a last line.
+    let s = Scratch::new(
+        "[[workload]]\nname = \"loud\"\nshell = true\nwarmup = 0\nmin_runs = 1\nmax_runs = 1\n\
+         command = \"head -c 40000000 /dev/zero | tr '\\\\000' x >&2; sleep 0.3; echo >&2; echo the last line >&2; exit 3\"\n",
+    );
+    let a = s.cmd(&["run", "-q"]).assert().code(1);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.contains("loud failed in run 1: exit code 3"), "{out}");
+    assert!(out.contains("| the last line"), "{out}");
+}
+
+#[test]
+fn class_auto_reads_a_large_fixture_in_chunks() {
+    use std::io::Write;
+    let _turn = crate::common::measuring();
+    let big = Scratch::new(
+        "[[workload]]\nname = \"big\"\ncommand = [\"cat\", \"{fixture}\"]\nfixtures = \"data\"\nclass = \"auto\"\n",
+    );
+    std::fs::create_dir_all(big.path().join("data")).unwrap();
+    // 200 MB of text: 20 million lines.
+    let mut f =
+        std::io::BufWriter::new(std::fs::File::create(big.path().join("data/big.txt")).unwrap());
+    let chunk = "123456789\n".repeat(100_000);
+    for _ in 0..200 {
+        f.write_all(chunk.as_bytes()).unwrap();
+    }
+    f.flush().unwrap();
+    drop(f);
+    // `list` on it, measured by cargo perf itself: a child's peak RSS counts its parent's at
+    // the fork, and the test process is large, cargo perf is not.
+    let outer = Scratch::new(&format!(
+        "[[workload]]\nname = \"list-big\"\ncommand = [{}, \"perf\", \"list\", \"--manifest-path\", {}]\n\
+         warmup = 0\nmin_runs = 1\nmax_runs = 1\n",
+        toml_str(std::path::Path::new(env!("CARGO_BIN_EXE_cargo-perf"))),
+        toml_str(&big.path().join("Cargo.toml"))
+    ));
+    let a = outer
+        .cmd(&["run", "--message-format", "json", "-q"])
+        .assert()
+        .success();
+    let (results, _) = json_results(&a);
+    let r = result(&results, "list-big");
+    let peak_mib = r["max_rss_bytes"].as_u64().unwrap() >> 20;
+    // Its peak (and cargo metadata's) is far below the file's 200 MB.
+    assert!(peak_mib < 100, "peak RSS {peak_mib} MiB: {r}");
+    let listed = big.cmd(&["list"]).assert().success();
+    let out = String::from_utf8_lossy(&listed.get_output().stdout).into_owned();
+    assert!(out.contains("20000000 lines > 10000"), "{out}");
+}

@@ -83,6 +83,7 @@ fn spin_result(lines: &[serde_json::Value]) -> &serde_json::Value {
 
 #[test]
 fn a_candidate_that_only_adds_opt_level_zero_to_its_cargo_config_is_regressed() {
+    let _turn = crate::common::measuring();
     let root = tempfile::tempdir().unwrap();
     let log = root.path().join("runs.log");
     let repo = spin_repo(root.path(), &log);
@@ -106,6 +107,7 @@ fn a_candidate_that_only_adds_opt_level_zero_to_its_cargo_config_is_regressed() 
 
 #[test]
 fn a_candidate_that_becomes_a_workspace_is_gated_and_each_side_reads_its_own_env() {
+    let _turn = crate::common::measuring();
     let root = tempfile::tempdir().unwrap();
     let log = root.path().join("runs.log");
     let repo = spin_repo(root.path(), &log);

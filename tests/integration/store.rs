@@ -649,7 +649,7 @@ fn sync_keeps_the_records_of_both_clones() {
     );
     let out = b.cmd(&["sync"]).assert().success();
     assert!(
-        stdout(&out).contains("received 1 records (1 notes merged), pushed"),
+        stdout(&out).contains("received 1 record (1 note merged), pushed"),
         "{}",
         stdout(&out)
     );
@@ -666,4 +666,171 @@ fn sync_keeps_the_records_of_both_clones() {
         "{}",
         stderr(&err)
     );
+}
+
+#[test]
+fn an_index_that_cannot_be_written_falls_back_to_the_notes() {
+    let p = Project::new();
+    p.record(&[]).success();
+    // Where the index would go, a file: as on a read-only repository, it cannot be created
+    // (chmod does not stop root, a file in the way does).
+    let index = p.path().join(".git/cargo-perf");
+    let _ = std::fs::remove_dir_all(&index);
+    std::fs::write(&index, "in the way\n").unwrap();
+    for args in [
+        &["history", "--message-format", "json"][..],
+        &["report", "--from", "HEAD", "--format", "json"],
+    ] {
+        let a = p.cmd(args).assert().success();
+        assert!(
+            stderr(&a).contains("the history index in") && stderr(&a).contains("cannot be used"),
+            "{args:?}: {}",
+            stderr(&a)
+        );
+    }
+    let a = p
+        .cmd(&["history", "--message-format", "json"])
+        .assert()
+        .success();
+    assert_eq!(json_lines(&stdout(&a)).len(), 2);
+}
+
+#[test]
+fn a_bad_file_in_a_directory_store_is_skipped_not_fatal() {
+    let p = Project::new();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("records");
+    let spec = format!("dir:{}", dir.display());
+    p.record(&["--store", &spec]).success();
+    let head = p.head();
+    // Not UTF-8, and a folder, both named like records of HEAD.
+    std::fs::write(
+        dir.join(format!("{head}-bad.json")),
+        [0xff, 0xfe, b'{', b'\n'],
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join(format!("{head}-folder.json"))).unwrap();
+    for args in [
+        &["show", "HEAD", "--message-format", "json"][..],
+        &["history", "--message-format", "json"],
+        &["report", "--from", "HEAD", "--format", "json"],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--store", &spec]);
+        let a = p.cmd(&all).assert().success();
+        let err = stderr(&a);
+        assert!(
+            err.contains("not UTF-8 text, so not a record; skipped")
+                && err.contains("named like a record but not a file; skipped"),
+            "{args:?}: {err}"
+        );
+    }
+    let a = p
+        .cmd(&["show", "HEAD", "--message-format", "json", "--store", &spec])
+        .assert()
+        .success();
+    assert_eq!(json_lines(&stdout(&a)).len(), 1);
+}
+
+#[test]
+fn history_n_0_shows_nothing_and_a_closed_pipe_ends_quietly() {
+    let p = Project::new();
+    p.record(&[]).success();
+    let a = p.cmd(&["history", "-n", "0"]).assert().success();
+    assert_eq!(stdout(&a), "");
+    assert_eq!(stderr(&a), "");
+    // Enough output to fill a pipe: many records of many samples.
+    std::fs::write(
+        p.script(),
+        "{\"w\": [{\"wall_ms\": 1}], \"v\": [{\"wall_ms\": 1}]}",
+    )
+    .unwrap();
+    for _ in 0..8 {
+        p.record(&["--min-runs", "500", "--max-runs", "500"])
+            .success();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
+        .args([
+            "perf",
+            "show",
+            "HEAD",
+            "--message-format",
+            "json",
+            "--manifest-path",
+        ])
+        .arg(p.path().join("Cargo.toml"))
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.starts_with('{'), "{first}");
+        // The reader goes away, as `head -1` does.
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn stored_compare_of_criterion_records_compares_their_samples() {
+    let p = Project::new();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("records");
+    let spec = format!("dir:{}", dir.display());
+    p.record(&["--store", &spec]).success();
+    std::fs::write(p.path().join("NOTES"), "two\n").unwrap();
+    commit_all(p.path(), "two");
+    p.record(&["--store", &spec]).success();
+    // Turn both records' `w` into a criterion benchmark: 30 samples of 10 ns per iteration, and
+    // 12 ns on the newer commit.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let newer = path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(&p.head());
+        let mut r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let per = if newer { 12.0 } else { 10.0 };
+        let iters: Vec<f64> = (1..=30).map(|i| 100.0 * i as f64).collect();
+        let times: Vec<f64> = iters
+            .iter()
+            .enumerate()
+            .map(|(i, n)| n * per * (1.0 + (i % 3) as f64 * 0.001))
+            .collect();
+        let w = &mut r["workloads"][0];
+        assert_eq!(w["name"], "w");
+        w["kind"] = "criterion".into();
+        w["budget_ns"] = 0.into();
+        w["criterion"] = serde_json::json!({"target": "t", "full_id": "w", "group": "w",
+                                            "iters": iters, "times_ns": times});
+        std::fs::write(&path, format!("{r}\n")).unwrap();
+    }
+    let a = p
+        .cmd(&[
+            "compare",
+            "HEAD~1",
+            "--store",
+            &spec,
+            "--message-format",
+            "json",
+        ])
+        .assert()
+        .code(1);
+    let lines = json_lines(&stdout(&a));
+    let w = lines.iter().find(|l| l["workload"]["name"] == "w").unwrap();
+    assert_eq!(w["verdict"], "regressed", "{w}");
+    assert!(
+        (w["comparison"]["ratio"].as_f64().unwrap() - 1.2).abs() < 0.01,
+        "{w}"
+    );
+    assert_eq!(w["budget"]["breaches"], serde_json::json!([]), "{w}");
 }
