@@ -195,10 +195,11 @@ fn details(r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
         match &r.workload.criterion {
             Some(c) => writeln!(
                 out,
-                "  reproduce: cargo bench -p {} --bench {} -- --exact '{}'",
+                "  reproduce: cargo bench -p {} --bench {} -- '{}'",
                 t(&c.package_spec),
                 t(&c.target),
-                t(&c.full_id.replace('\'', r"'\''"))
+                t(&crate::measure::criterion::filter_regex(std::slice::from_ref(&c.full_id))
+                    .replace('\'', r"'\''"))
             )?,
             None => writeln!(out, "  command: {}", t(&r.workload.argv.join(" ")))?,
         }

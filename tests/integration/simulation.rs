@@ -203,12 +203,13 @@ impl Runner for SyntheticCriterion {
                 .map(|i| spec.argv[i + 1].clone())
         };
         let run_id = arg("--save-baseline").expect("a baseline name");
-        let exact = spec
-            .argv
-            .iter()
-            .position(|a| a == "--exact")
-            .expect("one id");
-        let id = spec.argv[exact - 1].clone();
+        // The last argument is the anchored regex of one id: `^(?:g/b3)$`.
+        let filter = spec.argv.last().expect("a filter");
+        let id = filter
+            .strip_prefix("^(?:")
+            .and_then(|f| f.strip_suffix(")$"))
+            .expect("one id")
+            .to_owned();
         let home = PathBuf::from(
             &spec
                 .env
