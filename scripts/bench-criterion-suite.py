@@ -35,7 +35,7 @@ GIT_ENV = dict(GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="
 # Burns time proportional to the input in the encoder's entry point.
 SLOWDOWN = ("        let mut input_index: usize = 0;\n",
             "        for i in 0..(input.len() / 8 + 4) {\n"
-            "            std::hint::black_box(i);\n"
+            "            let _ = std::hint::black_box(i);\n"
             "        }\n"
             "        let mut input_index: usize = 0;\n")
 
@@ -86,6 +86,10 @@ def main():
                     help="the benchmarks gated: cargo perf's FILTER (a substring)")
     ap.add_argument("--bench-regex", default="_small_input/",
                     help="the same benchmarks for cargo bench (criterion's regex)")
+    ap.add_argument("--work", help="a folder to work in, kept between runs (builds stay warm); "
+                                   "default: a new temporary folder")
+    ap.add_argument("--cargo-bench-walls", help="reuse two cargo bench wall times measured "
+                                                "earlier (seconds, `221,223`) instead of measuring")
     ap.add_argument("--bench-target", default="benchmarks",
                     help="the criterion bench target (the lib's libtest harness rejects "
                          "criterion's options)")
@@ -94,11 +98,24 @@ def main():
     if os.sep in perf:
         perf = str(Path(perf).resolve())
     crate, version = args.crate.split("@")
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(args.work) if args.work else Path(scratch)
+        if args.work:
+            shutil.rmtree(tmp / "scratch", ignore_errors=True)
+            shutil.rmtree(tmp / "cache", ignore_errors=True)
+            if (tmp / "repo").exists():
+                # Keep the build, start the sources again.
+                keep = tmp / "kept-target"
+                shutil.rmtree(keep, ignore_errors=True)
+                if (tmp / "repo/target").exists():
+                    (tmp / "repo/target").rename(keep)
+                shutil.rmtree(tmp / "repo")
+        tmp.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, CARGO_PERF_CACHE_DIR=str(tmp / "cache"), **GIT_ENV)
         env.pop("CARGO_TARGET_DIR", None)
         repo = fetch(crate, version, tmp)
+        if (tmp / "kept-target").exists():
+            (tmp / "kept-target").rename(repo / "target")
         git(repo, "init", "-q", "-b", "main")
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", f"{crate} {version}")
@@ -106,16 +123,18 @@ def main():
         run(["cargo", "bench", "--no-run", "--quiet"], repo, env)
 
         # 1. cargo bench, twice: both sides measured criterion's own way.
-        bench_walls = []
-        for _ in range(2):
+        bench_walls = [float(x) for x in args.cargo_bench_walls.split(",")] \
+            if args.cargo_bench_walls else []
+        for _ in range(2 - len(bench_walls)):
             home = tempfile.mkdtemp(dir=tmp)
             started = time.monotonic()
             out = run(["cargo", "bench", "--quiet", "--bench", args.bench_target, "--",
                        "--noplot", args.bench_regex], repo, dict(env, CRITERION_HOME=home))
             bench_walls.append(time.monotonic() - started)
-            n_bench = out.stdout.count("time:   [")
-        print(f"cargo bench: {n_bench} benchmarks, {bench_walls[0]:.0f} s and "
-              f"{bench_walls[1]:.0f} s", file=sys.stderr)
+            if out.stdout.count("time:   [") == 0:
+                sys.exit(f"cargo bench measured nothing: {out.stderr[-2000:]}")
+        print(f"cargo bench: {bench_walls[0]:.0f} s and {bench_walls[1]:.0f} s",
+              file=sys.stderr)
 
         # 2. A/A.
         (repo / "NOTES.md").write_text("a change that does not touch the code\n")
