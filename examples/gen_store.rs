@@ -13,12 +13,11 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use cargo_perf::config::{Class, Metric};
-use cargo_perf::pipeline::Status;
 use cargo_perf::stats::summarize;
 use cargo_perf::store::{
     Machine, RECORD_SCHEMA, Record, StoredSamples, StoredSummary, WorkloadRecord, rfc3339,
 };
+use cargo_perf::vocab::{Class, Metric, Status};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

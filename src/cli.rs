@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::units::parse_duration;
+use crate::vocab::units::parse_duration;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap::builder::Styles::styled())]
@@ -259,7 +259,7 @@ pub struct GateOutput {
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
     /// The practical threshold for every workload, such as 1% (overrides perf.toml).
-    #[arg(long, value_name = "PCT", value_parser = crate::config::units::parse_percent)]
+    #[arg(long, value_name = "PCT", value_parser = crate::vocab::units::parse_percent)]
     pub threshold: Option<f64>,
 }
 

@@ -5,11 +5,9 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use clap::Parser;
 
-use crate::cli::{CargoCli, ColorChoice, Command, GlobalOpts, ImportCmd, MessageFormat};
+use crate::cli::{CargoCli, ColorChoice, Command, GlobalOpts, ImportCmd};
 use crate::commands;
-use crate::config::MANIFEST_NAME;
 use crate::errors::exit_codes;
-use crate::report::{Exporter, Human, Json};
 
 /// Runs `cargo perf` with the process's arguments and returns the exit code.
 pub fn main_impl() -> i32 {
@@ -93,17 +91,11 @@ fn use_color(choice: ColorChoice) -> bool {
 }
 
 fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
-    let exporter: Box<dyn Exporter> = match global.message_format {
-        MessageFormat::Human => Box::new(Human {
-            manifest: MANIFEST_NAME.into(),
-        }),
-        MessageFormat::Json => Box::new(Json),
-    };
     let out = &mut std::io::stdout().lock();
     match command {
-        Command::List(args) => commands::list(global, args, exporter.as_ref(), out),
-        Command::Run(args) => commands::run(global, args, exporter.as_ref(), out),
-        Command::Record(args) => commands::record(global, args, exporter.as_ref(), out),
+        Command::List(args) => commands::list(global, args, out),
+        Command::Run(args) => commands::run(global, args, out),
+        Command::Record(args) => commands::record(global, args, out),
         Command::History(args) => commands::history(global, args, out),
         Command::Show(args) => commands::show(global, args, out),
         Command::Sync(args) => commands::sync(global, args, out),

@@ -17,7 +17,7 @@ pub mod exit_codes {
     pub const TOOL_ERROR: i32 = 2;
     /// Interrupted by a signal: 128 plus its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), as
     /// shells report it. Nothing is stored by an interrupted command.
-    pub const INTERRUPTED_BASE: i32 = 128;
+    pub const INTERRUPTED_BASE: i32 = crate::interrupt::EXIT_BASE;
 }
 
 /// Errors in reading or resolving `perf.toml`.

@@ -63,8 +63,11 @@ pub fn interrupted() -> Option<i32> {
 /// The exit code for an interruption by `signal`: 130 for SIGINT, 143 for SIGTERM, 129 for
 /// SIGHUP.
 pub fn exit_code(signal: i32) -> i32 {
-    crate::errors::exit_codes::INTERRUPTED_BASE + signal
+    EXIT_BASE + signal
 }
+
+/// What shells add to a signal's number for a process it ended.
+pub const EXIT_BASE: i32 = 128;
 
 /// `SIGINT`, `SIGTERM`, `SIGHUP`.
 pub fn signal_name(signal: i32) -> String {

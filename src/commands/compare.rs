@@ -6,16 +6,19 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::check::{Outputs, Selection, Side, Sides, measure_sides, report};
-use super::{load_commands, open_store, print_warnings};
 use crate::cli::{CompareArgs, GlobalOpts};
 use crate::config::Sampling;
 use crate::discover::Workload;
 use crate::gate::{GateResult, GateVerdict, apply_verdicts};
-use crate::measure::{Measured, Sample};
+use crate::measure::Measured;
 use crate::pipeline::evaluate;
+use crate::report::{Progress, ProgressMode};
+use crate::services::gate::{Outputs, report};
+use crate::services::load::{load_commands, open_store, print_warnings};
+use crate::services::sides::{Selection, Side, Sides, measure_sides};
 use crate::stats::compare as compare_samples;
 use crate::store::{Machine, Record, Repo, Store, WorkloadRecord, parse_lines, short};
+use crate::vocab::Sample;
 use crate::workspace::Workspace;
 
 pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> Result<i32> {
@@ -46,8 +49,17 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             threshold: args.output.threshold,
             packages: args.packages.clone(),
         };
-        let (results, mut timing) =
-            measure_sides(global, &ws, &repo, &config, workloads, &sides, &selection)?;
+        let mut progress = Progress::new(ProgressMode::for_stderr(global.quiet));
+        let (results, mut timing) = measure_sides(
+            global,
+            &ws,
+            &repo,
+            &config,
+            workloads,
+            &sides,
+            &selection,
+            &mut progress,
+        )?;
         timing.total_ns = started.elapsed().as_nanos() as u64;
         return report(
             global,
@@ -187,7 +199,7 @@ fn per_iteration(c: &crate::store::CriterionRecord) -> Vec<f64> {
 }
 
 /// The figures a stored workload is compared on: its metric's, or criterion's per iteration.
-fn series_of(w: &WorkloadRecord, metric: crate::config::Metric) -> Vec<f64> {
+fn series_of(w: &WorkloadRecord, metric: crate::vocab::Metric) -> Vec<f64> {
     match &w.criterion {
         Some(c) => per_iteration(c),
         None => crate::gate::series(&samples_of(w), metric),
@@ -196,26 +208,17 @@ fn series_of(w: &WorkloadRecord, metric: crate::config::Metric) -> Vec<f64> {
 
 /// A workload as far as a stored record describes it: enough for summaries and the class budget.
 fn workload_of(w: &WorkloadRecord) -> Workload {
-    Workload {
-        class: w.class,
-        budget: Duration::from_nanos(w.budget_ns),
-        timeout: Duration::from_nanos(w.budget_ns),
-        sampling: Sampling {
-            metric: w.metric,
-            ..Sampling::default()
-        },
-        criterion: w
-            .criterion
-            .as_ref()
-            .map(|c| crate::discover::CriterionBench {
-                package: String::new(),
-                package_spec: String::new(),
-                target: c.target.clone(),
-                full_id: c.full_id.clone(),
-                group: c.group.clone(),
-                exe: std::path::PathBuf::new(),
-            }),
-        ..Workload::named(&w.name)
+    match &w.criterion {
+        Some(c) => Workload::stored_benchmark(&w.name, &c.target, &c.full_id, &c.group),
+        None => Workload::stored(
+            &w.name,
+            w.class,
+            Duration::from_nanos(w.budget_ns),
+            Sampling {
+                metric: w.metric,
+                ..Sampling::default()
+            },
+        ),
     }
 }
 

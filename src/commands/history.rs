@@ -5,10 +5,10 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{open_store, print_warnings};
 use crate::cli::{GlobalOpts, HistoryArgs, MachineFilter, MessageFormat};
 use crate::errors::exit_codes;
-use crate::report::{HistoryPoint, history_json, history_table};
+use crate::report::{HistoryOutput, HistoryPoint, Human, Json};
+use crate::services::load::{open_store, print_warnings};
 use crate::store::{Machine, Repo, points, short};
 use crate::workspace::Workspace;
 
@@ -85,13 +85,11 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
         );
         return Ok(exit_codes::OK);
     }
-    match global.message_format {
-        MessageFormat::Human => {
-            let any = args.machine == MachineFilter::Any;
-            writeln!(out, "{}", history_table(&points, any))?;
-        }
-        MessageFormat::Json => history_json(&points, out)?,
-    }
+    let output: &dyn HistoryOutput = match global.message_format {
+        MessageFormat::Human => &Human,
+        MessageFormat::Json => &Json,
+    };
+    output.history(&points, args.machine == MachineFilter::Any, out)?;
     Ok(exit_codes::OK)
 }
 

@@ -7,13 +7,14 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use serde_json::json;
 
-use super::load;
-use super::run::{new_record, prepare_save, store_record};
 use crate::cli::{GlobalOpts, ImportCriterionArgs, MessageFormat, SamplingArgs};
 use crate::discover::Workload;
 use crate::errors::exit_codes;
 use crate::measure::criterion::{baselines_in, read_baseline};
 use crate::pipeline::evaluate_criterion;
+use crate::report::{Progress, ProgressMode};
+use crate::services::load::load;
+use crate::services::save::{new_record, prepare_save, store_record};
 use crate::store::short;
 
 pub fn import_criterion(
@@ -21,7 +22,13 @@ pub fn import_criterion(
     args: ImportCriterionArgs,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let (ws, config, workloads) = load(global, &SamplingArgs::default(), &args.packages)?;
+    let mut progress = Progress::new(ProgressMode::for_stderr(global.quiet));
+    let (ws, config, workloads) = load(
+        global,
+        &SamplingArgs::default(),
+        &args.packages,
+        &mut progress,
+    )?;
     let dir = match (&args.dir, std::env::var_os("CRITERION_HOME")) {
         (Some(d), _) => std::env::current_dir()?.join(d),
         (None, Some(home)) if !home.is_empty() => PathBuf::from(home),
@@ -55,7 +62,7 @@ pub fn import_criterion(
     // now tell.
     let mut by_id: BTreeMap<&str, &Workload> = BTreeMap::new();
     for w in &workloads {
-        if let Some(c) = &w.criterion {
+        if let Some(c) = w.criterion() {
             by_id.entry(c.full_id.as_str()).or_insert(w);
         }
     }

@@ -5,12 +5,12 @@ use std::io::Write;
 
 use anyhow::{Context, Result, bail};
 
-use super::{open_store, print_warnings};
 use crate::cli::{GlobalOpts, MachineFilter, MessageFormat, ReportArgs, ReportFileFormat};
 use crate::config::{self, Config, DEFAULT_THRESHOLD, MANIFEST_NAME, SamplingOverrides};
 use crate::discover::CRITERION_PREFIX;
 use crate::errors::exit_codes;
 use crate::report::release::{CommitInfo, Format, Input, build, render};
+use crate::services::load::{open_store, print_warnings};
 use crate::store::{Machine, Repo, points, short};
 use crate::workspace::Workspace;
 

@@ -4,10 +4,10 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 
-use super::{open_store, print_warnings};
 use crate::cli::{GlobalOpts, MachineFilter, MessageFormat, ShowArgs};
 use crate::errors::exit_codes;
-use crate::report::record_text;
+use crate::report::{Human, Json, RecordOutput};
+use crate::services::load::{open_store, print_warnings};
 use crate::store::{Machine, Record, Repo, parse_lines, short};
 use crate::workspace::Workspace;
 
@@ -46,11 +46,12 @@ pub fn show(global: &GlobalOpts, args: ShowArgs, out: &mut dyn Write) -> Result<
         }
         print_warnings(&warnings);
         let subject = repo.subject(&candidate);
+        let output: &dyn RecordOutput = match global.message_format {
+            MessageFormat::Human => &Human,
+            MessageFormat::Json => &Json,
+        };
         for r in &records {
-            match global.message_format {
-                MessageFormat::Human => writeln!(out, "{}", record_text(r, &subject))?,
-                MessageFormat::Json => writeln!(out, "{}", r.to_line())?,
-            }
+            output.record(r, &subject, out)?;
         }
         return Ok(exit_codes::OK);
     }

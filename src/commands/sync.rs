@@ -6,10 +6,10 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::{GlobalOpts, MessageFormat, SyncArgs};
-use crate::config::units::plural;
 use crate::errors::exit_codes;
 use crate::report::JSON_SCHEMA_VERSION;
 use crate::store::{NOTES_REF, NotesStore, Repo, refresh};
+use crate::vocab::units::plural;
 use crate::workspace::Workspace;
 
 pub fn sync(global: &GlobalOpts, args: SyncArgs, out: &mut dyn Write) -> Result<i32> {

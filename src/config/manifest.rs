@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
-use super::units::{de_duration, de_percent, de_size};
 use crate::errors::ConfigError;
+use crate::vocab::Metric;
+use crate::vocab::units::{de_duration, de_percent, de_size};
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -197,17 +198,6 @@ pub enum ClassSpec {
     Large,
     /// Measure the fixture folder and pick the class from its size.
     Auto,
-}
-
-/// The metric a verdict is taken on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Metric {
-    /// Elapsed (wall-clock) time.
-    #[default]
-    Wall,
-    /// User plus system CPU time of the process tree.
-    Cpu,
 }
 
 /// `command`: an argv array, or one string (which needs `shell = true`).

@@ -3,13 +3,12 @@
 mod criterion;
 mod manifest;
 mod resolve;
-pub mod units;
 
 pub use criterion::CriterionConfig;
-pub use manifest::{ClassSpec, CommandLine, Metric, nearest};
+pub use manifest::{ClassSpec, CommandLine, nearest};
 pub use resolve::{
-    Class, ClassBudgets, Config, DEFAULT_THRESHOLD, Sampling, SamplingOverrides, Thresholds,
-    WorkloadSpec, absent, load, resolve_text,
+    ClassBudgets, Config, DEFAULT_THRESHOLD, Sampling, SamplingOverrides, Thresholds, WorkloadSpec,
+    absent, load, resolve_text,
 };
 
 /// The name of the manifest at the workspace root.

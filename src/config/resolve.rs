@@ -4,30 +4,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::criterion::{CriterionConfig, resolve_criterion};
-use super::manifest::{self, ClassSpec, CommandLine, Metric, RawSampling, RawThresholds};
+use super::manifest::{self, ClassSpec, CommandLine, RawSampling, RawThresholds};
 use crate::errors::ConfigError;
-
-/// A size class, each with a duration budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Class {
-    Small,
-    Medium,
-    Large,
-}
-
-impl Class {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Class::Small => "small",
-            Class::Medium => "medium",
-            Class::Large => "large",
-        }
-    }
-}
+use crate::vocab::{Class, Metric};
 
 /// The duration budget of each class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

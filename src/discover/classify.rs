@@ -10,9 +10,8 @@
 
 use std::path::Path;
 
+use crate::vocab::Class;
 use serde::Serialize;
-
-use crate::config::Class;
 
 const SMALL: SizeMeasure = SizeMeasure {
     lines: 1_000,

@@ -1,11 +1,9 @@
 //! Criterion benchmarks as workloads: one per benchmark id of each bench target.
 
-use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::Duration;
 
-use super::workload::{CriterionBench, Workload};
-use crate::config::{Class, Config, Thresholds};
+use super::workload::{CriterionBench, Kind, Workload};
+use crate::config::Config;
 use crate::measure::criterion::group_of;
 use crate::workspace::BenchTarget;
 
@@ -34,21 +32,9 @@ pub fn criterion_workloads(
         .map(|(name, id)| Workload {
             threshold: c.threshold_for(&name),
             name,
-            line: 0,
-            fixture: None,
-            // Criterion benchmarks have no size class and no duration budget: they are gated
-            // on change only.
-            class: Class::Small,
-            class_reason: format!("criterion bench `{}`", target.name),
-            budget: Duration::ZERO,
-            timeout: Duration::ZERO,
-            argv: Vec::new(),
-            env: Vec::new(),
             cwd: target.package_dir.clone(),
-            thresholds: Thresholds::default(),
             sampling: config.sampling,
-            bins: BTreeSet::new(),
-            criterion: Some(CriterionBench {
+            kind: Kind::Criterion(CriterionBench {
                 package: target.package.clone(),
                 package_spec: target.package_spec.clone(),
                 target: target.name.clone(),

@@ -6,15 +6,40 @@ use std::time::Duration;
 
 use super::classify::{classify, measure_folder};
 use super::placeholders::{FixtureVars, bins_in, fill, fixture_name};
-use crate::config::{Class, ClassSpec, Config, Sampling, Thresholds, WorkloadSpec, nearest};
+use crate::config::{ClassSpec, Config, Sampling, Thresholds, WorkloadSpec, nearest};
 use crate::errors::ConfigError;
+use crate::vocab::Class;
 
-/// One thing to measure.
+/// One thing to measure: what every kind has, and what only its kind has.
 #[derive(Debug, Clone)]
 pub struct Workload {
-    /// `name` from `perf.toml`, with `/<fixture name>` added for each fixture.
+    /// `name` from `perf.toml` (with `/<fixture name>` added for each fixture), or
+    /// `criterion:<target>/<full id>`.
     pub name: String,
-    /// The line of its `[[workload]]` in `perf.toml`.
+    /// The practical threshold of `check` (0.02 = 2 %).
+    pub threshold: f64,
+    /// How it is sampled: the runs of a command; for a criterion benchmark, the rounds of
+    /// `check`.
+    pub sampling: Sampling,
+    /// Where it runs: a command's `cwd`; a bench executable runs in its package's folder.
+    pub cwd: PathBuf,
+    pub kind: Kind,
+}
+
+/// The kinds of workload, each with only the fields it has.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// An end-to-end process run, declared in `perf.toml`.
+    Command(Command),
+    /// One benchmark id of a criterion bench target: gated on change only, with no class,
+    /// budget or timeout of its own.
+    Criterion(CriterionBench),
+}
+
+/// A command workload: a process with a size class, a duration budget and a timeout.
+#[derive(Debug, Clone)]
+pub struct Command {
+    /// The line of its `[[workload]]` in `perf.toml` (0 when read back from a record).
     pub line: usize,
     pub fixture: Option<PathBuf>,
     pub class: Class,
@@ -25,36 +50,78 @@ pub struct Workload {
     /// The command; `{bin:NAME}` stays until the binaries are built.
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
-    pub cwd: PathBuf,
     pub thresholds: Thresholds,
-    pub sampling: Sampling,
-    /// The practical threshold of `check` (0.02 = 2 %).
-    pub threshold: f64,
     /// The workspace binaries it needs built.
     pub bins: BTreeSet<String>,
-    /// For a criterion benchmark: which one, and its executable. `argv` is empty then.
-    pub criterion: Option<CriterionBench>,
 }
 
 impl Workload {
-    /// A workload known only by its name: stored results, or a benchmark only the base has.
-    pub fn named(name: &str) -> Self {
+    /// The command of a command workload.
+    pub fn command(&self) -> Option<&Command> {
+        match &self.kind {
+            Kind::Command(c) => Some(c),
+            Kind::Criterion(_) => None,
+        }
+    }
+
+    pub fn command_mut(&mut self) -> Option<&mut Command> {
+        match &mut self.kind {
+            Kind::Command(c) => Some(c),
+            Kind::Criterion(_) => None,
+        }
+    }
+
+    /// The benchmark of a criterion workload.
+    pub fn criterion(&self) -> Option<&CriterionBench> {
+        match &self.kind {
+            Kind::Criterion(c) => Some(c),
+            Kind::Command(_) => None,
+        }
+    }
+
+    /// The workspace binaries it needs built (none for a criterion benchmark).
+    pub fn bins(&self) -> impl Iterator<Item = &String> {
+        self.command().into_iter().flat_map(|c| c.bins.iter())
+    }
+
+    /// A command workload known only by its name, class and budget: read back from a record.
+    pub fn stored(name: &str, class: Class, budget: Duration, sampling: Sampling) -> Self {
         Workload {
             name: name.into(),
-            line: 0,
-            fixture: None,
-            class: Class::Small,
-            class_reason: "stored".into(),
-            budget: Duration::ZERO,
-            timeout: Duration::ZERO,
-            argv: Vec::new(),
-            env: Vec::new(),
-            cwd: PathBuf::new(),
-            thresholds: Thresholds::default(),
-            sampling: Sampling::default(),
             threshold: crate::config::DEFAULT_THRESHOLD,
-            bins: BTreeSet::new(),
-            criterion: None,
+            sampling,
+            cwd: PathBuf::new(),
+            kind: Kind::Command(Command {
+                line: 0,
+                fixture: None,
+                class,
+                class_reason: "stored".into(),
+                budget,
+                timeout: budget,
+                argv: Vec::new(),
+                env: Vec::new(),
+                thresholds: Thresholds::default(),
+                bins: BTreeSet::new(),
+            }),
+        }
+    }
+
+    /// A criterion benchmark known only by its target and id: read back from a record, or one
+    /// only the base has.
+    pub fn stored_benchmark(name: &str, target: &str, full_id: &str, group: &str) -> Self {
+        Workload {
+            name: name.into(),
+            threshold: crate::config::DEFAULT_THRESHOLD,
+            sampling: Sampling::default(),
+            cwd: PathBuf::new(),
+            kind: Kind::Criterion(CriterionBench {
+                package: String::new(),
+                package_spec: String::new(),
+                target: target.into(),
+                full_id: full_id.into(),
+                group: group.into(),
+                exe: PathBuf::new(),
+            }),
         }
     }
 }
@@ -101,7 +168,8 @@ pub fn discover(
             if let Some(first) = out.iter().find(|o| o.name == w.name) {
                 return Err(error(format!(
                     "the name `{}` is also used by the workload on line {}; names must be unique",
-                    w.name, first.line
+                    w.name,
+                    first.command().map_or(0, |c| c.line)
                 )));
             }
             out.push(w);
@@ -210,20 +278,21 @@ fn expand_one(
     let budget = config.budgets.of(class);
     Ok(Workload {
         name,
-        line: spec.line,
-        fixture,
-        class,
-        class_reason,
-        budget,
-        timeout: spec.timeout.unwrap_or(budget),
-        argv,
-        env,
-        cwd,
-        thresholds: spec.thresholds,
-        sampling: spec.sampling,
         threshold: spec.threshold,
-        bins,
-        criterion: None,
+        sampling: spec.sampling,
+        cwd,
+        kind: Kind::Command(Command {
+            line: spec.line,
+            fixture,
+            class,
+            class_reason,
+            budget,
+            timeout: spec.timeout.unwrap_or(budget),
+            argv,
+            env,
+            thresholds: spec.thresholds,
+            bins,
+        }),
     })
 }
 

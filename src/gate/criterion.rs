@@ -23,18 +23,19 @@
 use std::path::{Path, PathBuf};
 
 use super::{ALPHA, CI_LEVEL, GateResult, GateVerdict};
-use crate::config::{Metric, Sampling};
+use crate::config::Sampling;
 use crate::discover::Workload;
 use crate::errors::MeasureError;
 use crate::fnv::fnv1a;
 use crate::measure::criterion::{
-    BenchSample, CriterionSettings, Observed, Suite, Throughput, run_suite, supports_quick,
+    BenchSample, CriterionSettings, Observed, Suite, run_suite, supports_quick,
 };
 use crate::measure::criterion_output::BenchEvent;
-use crate::measure::{Failure, MIN_LOOK_ROUNDS, Measured, Runner, Sample};
+use crate::measure::{MIN_LOOK_ROUNDS, Measured, Runner};
+use crate::pipeline::{Observer, Unit};
 use crate::pipeline::{evaluate_criterion, no_samples};
-use crate::report::Progress;
 use crate::stats::{Verdict, compare_paired_ratios, decide, summarize};
+use crate::vocab::{Failure, Metric, Sample, Throughput};
 
 /// One bench target on both sides.
 pub struct BenchGate {
@@ -74,7 +75,7 @@ pub fn run_bench_gate(
     settings: &CriterionSettings,
     sampling: &Sampling,
     runner: &mut dyn Runner,
-    progress: &mut Progress,
+    progress: &mut dyn Observer,
 ) -> Result<Vec<GateResult>, MeasureError> {
     let mut out = Vec::new();
     let total = targets.len();
@@ -83,11 +84,7 @@ pub fn run_bench_gate(
             .workloads
             .into_iter()
             .map(|w| {
-                let id = w
-                    .criterion
-                    .as_ref()
-                    .map(|c| c.full_id.clone())
-                    .unwrap_or_default();
+                let id = w.criterion().map(|c| c.full_id.clone()).unwrap_or_default();
                 Track {
                     common: t.base.is_some() && t.base_ids.contains(&id),
                     id,
@@ -105,7 +102,7 @@ pub fn run_bench_gate(
             .collect();
         let Some(new_exe) = tracks
             .first()
-            .and_then(|k| k.workload.criterion.as_ref())
+            .and_then(|k| k.workload.criterion())
             .map(|c| (c.exe.clone(), tracks[0].workload.cwd.clone()))
         else {
             // Only the base has this target: every benchmark of it was removed.
@@ -127,7 +124,7 @@ pub fn run_bench_gate(
             sampling,
             seed: fnv1a(t.target.as_bytes()),
         };
-        progress.start_counting(
+        progress.started(
             &format!(
                 "criterion bench `{}` ({} benchmarks, base and candidate in rounds{})",
                 t.target,
@@ -137,11 +134,11 @@ pub fn run_bench_gate(
             index,
             total,
             sampling.min_runs.max(MIN_LOOK_ROUNDS as u32) as usize,
-            "rounds",
+            Unit::Rounds,
         );
         let rounds = gate.run(&mut tracks, runner, progress)?;
         let decided = tracks.iter().filter(|k| k.common && k.decided()).count();
-        progress.finish_line(&format!(
+        progress.step_finished(&format!(
             "{rounds} rounds, {decided} of {} benchmarks decided",
             tracks.len()
         ));
@@ -183,7 +180,7 @@ impl TargetGate<'_> {
         &self,
         tracks: &mut [Track],
         runner: &mut dyn Runner,
-        progress: &mut Progress,
+        progress: &mut dyn Observer,
     ) -> Result<usize, MeasureError> {
         let mut rng = fastrand::Rng::with_seed(self.seed);
         let first_look = (self.sampling.min_runs as usize).max(MIN_LOOK_ROUNDS);
@@ -253,7 +250,7 @@ impl TargetGate<'_> {
                     k.active = false;
                 }
             }
-            progress.sample(round, round.max(first_look));
+            progress.progressed(round, round.max(first_look));
             if looking {
                 let active = tracks.iter().filter(|k| k.active).count();
                 progress.note(&format!(
@@ -369,7 +366,7 @@ fn notes_of(k: &Track, quick: bool) -> Vec<String> {
         let mut parts = Vec::new();
         let time = |d: Option<std::time::Duration>| {
             d.map_or("-".into(), |d| {
-                crate::config::units::format_ns(d.as_nanos() as f64)
+                crate::vocab::units::format_ns(d.as_nanos() as f64)
             })
         };
         if b.warm_up != n.warm_up {
@@ -453,18 +450,12 @@ fn result_of(k: Track, quick: bool) -> GateResult {
 
 /// A benchmark only the base has.
 fn removed(target: &str, id: &str) -> GateResult {
-    let mut w = Workload::named(&format!(
-        "{}{target}/{id}",
-        crate::discover::CRITERION_PREFIX
-    ));
-    w.criterion = Some(crate::discover::CriterionBench {
-        package: String::new(),
-        package_spec: String::new(),
-        target: target.into(),
-        full_id: id.into(),
-        group: crate::measure::criterion::group_of(id).into(),
-        exe: PathBuf::new(),
-    });
+    let w = Workload::stored_benchmark(
+        &format!("{}{target}/{id}", crate::discover::CRITERION_PREFIX),
+        target,
+        id,
+        crate::measure::criterion::group_of(id),
+    );
     GateResult {
         // Nothing measured and nothing failed: empty samples.
         candidate: evaluate_criterion(

@@ -7,15 +7,15 @@ pub use criterion::{BenchGate, run_bench_gate};
 
 use serde::Serialize;
 
-use crate::config::Metric;
 use crate::discover::Workload;
 use crate::errors::MeasureError;
 use crate::fnv::fnv1a;
 use crate::measure::criterion::CriterionSettings;
-use crate::measure::{Look, Measured, RunSpec, Runner, Sample, measure, measure_paired};
+use crate::measure::{Look, Measured, RunSpec, Runner, measure, measure_paired};
+use crate::pipeline::{Observer, Unit};
 use crate::pipeline::{WorkloadResult, evaluate};
-use crate::report::Progress;
 use crate::stats::{Comparison, Verdict, benjamini_hochberg, compare, decide};
+use crate::vocab::{Metric, Sample};
 
 /// The significance level of `check`.
 pub const ALPHA: f64 = 0.05;
@@ -163,7 +163,7 @@ impl Runner for Counting<'_> {
 pub fn run_gate(
     workloads: Vec<GateWorkload>,
     runner: &mut dyn Runner,
-    progress: &mut Progress,
+    progress: &mut dyn Observer,
 ) -> Result<(Vec<GateResult>, GateTiming), MeasureError> {
     run_gate_with_benches(workloads, Vec::new(), None, runner, progress)
 }
@@ -181,7 +181,7 @@ pub fn run_gate_with_benches(
     benches: Vec<BenchGate>,
     plan: Option<BenchPlan>,
     runner: &mut dyn Runner,
-    progress: &mut Progress,
+    progress: &mut dyn Observer,
 ) -> Result<(Vec<GateResult>, GateTiming), MeasureError> {
     let started = std::time::Instant::now();
     let mut counting = Counting {
@@ -193,21 +193,26 @@ pub fn run_gate_with_benches(
     let mut results = Vec::with_capacity(total);
     for (i, gw) in workloads.into_iter().enumerate() {
         let w = gw.workload;
+        // Criterion benchmarks are gated in rounds of their own (`run_bench_gate`).
+        let Some(command) = w.command() else {
+            continue;
+        };
         let seed = fnv1a(w.name.as_bytes());
+        let timeout = command.timeout;
         let spec = |argv: Vec<String>, env: Vec<(String, String)>, side: &str| RunSpec {
             name: format!("{}@{side}", w.name),
             argv,
             env,
             cwd: w.cwd.clone(),
-            timeout: w.timeout,
+            timeout,
         };
-        let new_spec = spec(w.argv.clone(), w.env.clone(), "new");
+        let new_spec = spec(command.argv.clone(), command.env.clone(), "new");
         let (metric, threshold) = (w.sampling.metric, w.threshold);
-        progress.start(&w.name, i, total, w.sampling.min_runs as usize);
+        progress.started(&w.name, i, total, w.sampling.min_runs as usize, Unit::Runs);
         let (base, new) = match gw.base_argv {
             None => {
                 let new = measure(runner, &new_spec, &w.sampling, &mut |d, e| {
-                    progress.sample(d, e)
+                    progress.progressed(d, e)
                 })?;
                 (Measured::default(), new)
             }
@@ -228,7 +233,7 @@ pub fn run_gate_with_benches(
                     &w.sampling,
                     seed,
                     &mut look,
-                    &mut |d, e| progress.sample(d, e),
+                    &mut |d, e| progress.progressed(d, e),
                 )?;
                 (paired.base, paired.new)
             }
@@ -263,7 +268,7 @@ pub fn run_gate_with_benches(
             candidate_measured.failure = Some(f);
         }
         let candidate = evaluate(w, candidate_measured);
-        progress.finish_line(&format!(
+        progress.step_finished(&format!(
             "{} rounds, {}",
             candidate.samples.len(),
             match &comparison {

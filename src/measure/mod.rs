@@ -13,4 +13,4 @@ pub use fake::FakeRunner;
 pub use interleave::{Look, MIN_LOOK_ROUNDS, Paired, measure_paired};
 pub use process::ProcessRunner;
 pub use runner::{Exit, RunResult, RunSpec, Runner, Sample, Stream};
-pub use sampler::{Failure, Measured, measure};
+pub use sampler::{Measured, measure};

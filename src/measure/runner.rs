@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 pub use super::pipes::Stream;
 use crate::errors::MeasureError;
+pub use crate::vocab::Sample;
 
 /// One process to start: no shell unless the argv asks for one.
 #[derive(Debug, Clone)]
@@ -19,25 +18,6 @@ pub struct RunSpec {
     pub cwd: PathBuf,
     /// The whole process group is killed when this has passed.
     pub timeout: Duration,
-}
-
-/// One measured run. This is what records store for every sample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sample {
-    /// Elapsed time from spawn to exit.
-    pub wall_ns: u64,
-    /// User CPU time of the process and every descendant that was waited for.
-    pub user_ns: u64,
-    /// System CPU time, likewise.
-    pub sys_ns: u64,
-    /// The largest resident set size of any process of the tree.
-    pub max_rss_bytes: u64,
-}
-
-impl Sample {
-    pub fn cpu_ns(&self) -> u64 {
-        self.user_ns + self.sys_ns
-    }
 }
 
 /// How a run ended.

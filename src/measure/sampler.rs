@@ -1,25 +1,10 @@
 //! The sampling loop: warm-up runs, then samples until the run count or time cap is reached.
 
-use serde::Serialize;
-
 use super::runner::{Exit, RunResult, RunSpec, Runner, Sample};
 use crate::config::Sampling;
-use crate::config::units::format_ns;
 use crate::errors::MeasureError;
-
-/// Why a workload failed; the rest of the suite goes on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Failure {
-    /// One line for people: `exit code 3`, `killed by signal 11`, `timed out after 2.00 s`.
-    pub reason: String,
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub timed_out: bool,
-    /// Whether it happened during a warm-up run.
-    pub during_warmup: bool,
-    /// The last lines of standard error.
-    pub stderr_tail: String,
-}
+use crate::vocab::Failure;
+use crate::vocab::units::format_ns;
 
 /// The samples of one workload, and its failure if it failed.
 #[derive(Debug, Clone, Default)]

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::release::SeriesPoint;
-use crate::config::units::format_ns;
+use crate::vocab::units::format_ns;
 
 /// An SVG chart, computed here and drawn by the template: coordinates are plain numbers.
 #[derive(Debug, Clone, Serialize)]

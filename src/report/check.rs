@@ -1,7 +1,7 @@
 //! What `check` and `compare` report, shared by every format.
 
-use crate::config::units::format_ns;
 use crate::gate::{GateResult, GateVerdict};
+use crate::vocab::units::format_ns;
 
 /// The outcome of a check or comparison.
 pub struct CheckReport {
@@ -129,7 +129,7 @@ pub fn budget_cell(r: &GateResult) -> String {
             .map(|b| b.limit)
             .collect();
         format!("OVER ({})", limits.join(", "))
-    } else if r.candidate.samples.is_empty() || r.candidate.workload.criterion.is_some() {
+    } else if r.candidate.samples.is_empty() || r.candidate.workload.criterion().is_some() {
         // Criterion benchmarks have no duration budget.
         "-".into()
     } else {
@@ -216,7 +216,7 @@ pub fn undecided_line(r: &GateResult) -> Option<String> {
             (centre + half).max(r.threshold) * 100.0 + 1.0
         ));
     }
-    if r.candidate.workload.criterion.is_none() && r.metric == crate::config::Metric::Wall {
+    if r.candidate.workload.criterion().is_none() && r.metric == crate::vocab::Metric::Wall {
         line.push_str(", or `metric = \"cpu\"` (quieter for single-threaded work)");
     }
     Some(line)
@@ -234,11 +234,11 @@ fn short_secs(s: f64) -> String {
 }
 
 pub fn metric_word(r: &GateResult) -> &'static str {
-    if r.candidate.workload.criterion.is_some() {
+    if r.candidate.workload.criterion().is_some() {
         return "iteration";
     }
     match r.metric {
-        crate::config::Metric::Wall => "wall",
-        crate::config::Metric::Cpu => "cpu",
+        crate::vocab::Metric::Wall => "wall",
+        crate::vocab::Metric::Cpu => "cpu",
     }
 }

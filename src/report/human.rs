@@ -6,40 +6,39 @@ use tabled::builder::Builder;
 use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style};
 
-use super::Exporter;
-use crate::config::units::{format_bytes, format_duration, format_ns};
-use crate::discover::Workload;
-use crate::pipeline::{Status, WorkloadResult};
+use crate::discover::{Kind, Workload};
+use crate::pipeline::WorkloadResult;
 use crate::stats::Breach;
+use crate::vocab::Status;
+use crate::vocab::units::{format_bytes, format_duration, format_ns};
 
 /// Terminal tables, then details of anything that failed or broke a limit.
-pub struct Human {
-    /// The manifest's file name, for "declared at".
-    pub manifest: String,
-}
+pub struct Human;
 
-impl Exporter for Human {
-    fn check(&self, report: &super::CheckReport, out: &mut dyn Write) -> io::Result<()> {
+impl super::GateOutput for Human {
+    fn gate(&self, report: &super::CheckReport, out: &mut dyn Write) -> io::Result<()> {
         check_table(report, out)
     }
+}
 
+impl super::ListOutput for Human {
     fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()> {
         let mut b = Builder::default();
         b.push_record([
             "workload", "kind", "class", "why", "budget", "timeout", "declared",
         ]);
         for w in workloads {
-            b.push_record(match &w.criterion {
-                None => [
+            b.push_record(match &w.kind {
+                Kind::Command(c) => [
                     t(&w.name),
                     "command".into(),
-                    w.class.as_str().into(),
-                    t(&w.class_reason),
-                    format_duration(w.budget),
-                    format_duration(w.timeout),
-                    format!("{}:{}", self.manifest, w.line),
+                    c.class.as_str().into(),
+                    t(&c.class_reason),
+                    format_duration(c.budget),
+                    format_duration(c.timeout),
+                    format!("{}:{}", crate::config::MANIFEST_NAME, c.line),
                 ],
-                Some(c) => [
+                Kind::Criterion(c) => [
                     t(&w.name),
                     "criterion".into(),
                     "-".into(),
@@ -56,10 +55,12 @@ impl Exporter for Human {
         writeln!(
             out,
             "{}",
-            crate::config::units::plural(workloads.len(), "workload")
+            crate::vocab::units::plural(workloads.len(), "workload")
         )
     }
+}
 
+impl super::RunOutput for Human {
     fn run(&self, results: &[WorkloadResult], _: i32, out: &mut dyn Write) -> io::Result<()> {
         let mut b = Builder::default();
         let with_throughput = results
@@ -75,14 +76,10 @@ impl Exporter for Human {
         let ns = |v: Option<f64>| v.map_or("-".to_string(), format_ns);
         for r in results {
             let w = r.wall_ns.as_ref();
-            let is_bench = r.workload.criterion.is_some();
+            let class = r.workload.command().map(|c| c.class);
             let mut row = vec![
                 t(&r.workload.name),
-                if is_bench {
-                    "-".into()
-                } else {
-                    r.workload.class.as_str().into()
-                },
+                class.map_or("-".into(), |c| c.as_str().into()),
                 r.n().to_string(),
                 ns(w.map(|s| s.median)),
                 ns(w.map(|s| s.p95)),
@@ -118,7 +115,7 @@ impl Exporter for Human {
         writeln!(
             out,
             "{}: {} passed, {} over budget, {} failed",
-            crate::config::units::plural(results.len(), "workload"),
+            crate::vocab::units::plural(results.len(), "workload"),
             count(Status::Passed),
             count(Status::OverBudget),
             count(Status::Failed)
@@ -164,21 +161,22 @@ fn budget_cell(r: &WorkloadResult) -> String {
     match r.status() {
         Status::Failed => "FAILED".into(),
         Status::OverBudget => "OVER".into(),
-        Status::Passed if r.workload.criterion.is_some() => "-".into(),
-        Status::Passed => match r.budget.budget_used {
-            Some(used) => format!(
+        Status::Passed => match (r.workload.command(), r.budget.budget_used) {
+            // Criterion benchmarks have no duration budget.
+            (None, _) => "-".into(),
+            (Some(c), Some(used)) => format!(
                 "ok ({}% of {})",
                 format_share(used),
-                format_duration(r.workload.budget)
+                format_duration(c.budget)
             ),
-            None => "ok".into(),
+            (Some(_), None) => "ok".into(),
         },
     }
 }
 
 fn details(r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
     if let Some(f) = &r.failure {
-        let when = if let Some(c) = &r.workload.criterion {
+        let when = if let Some(c) = r.workload.criterion() {
             format!("in criterion bench `{}`", c.target)
         } else if f.during_warmup {
             "in a warm-up run".to_string()
@@ -192,16 +190,18 @@ fn details(r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
             t(&when),
             t(&f.reason)
         )?;
-        match &r.workload.criterion {
-            Some(c) => writeln!(
+        match &r.workload.kind {
+            Kind::Criterion(c) => writeln!(
                 out,
                 "  reproduce: cargo bench -p {} --bench {} -- '{}'",
                 t(&c.package_spec),
                 t(&c.target),
-                t(&crate::measure::criterion::filter_regex(std::slice::from_ref(&c.full_id))
-                    .replace('\'', r"'\''"))
+                t(
+                    &crate::measure::criterion::filter_regex(std::slice::from_ref(&c.full_id))
+                        .replace('\'', r"'\''")
+                )
             )?,
-            None => writeln!(out, "  command: {}", t(&r.workload.argv.join(" ")))?,
+            Kind::Command(c) => writeln!(out, "  command: {}", t(&c.argv.join(" ")))?,
         }
         if !f.stderr_tail.is_empty() {
             writeln!(out, "  last lines of stderr:")?;
@@ -236,7 +236,7 @@ fn describe(b: &Breach, r: &WorkloadResult) -> String {
         "budget" => format!(
             "p95 wall time {} > the {} class budget {}",
             format_ns(actual),
-            r.workload.class.as_str(),
+            r.workload.command().map_or("-", |c| c.class.as_str()),
             format_ns(b.allowed)
         ),
         limit => format!(
@@ -324,7 +324,7 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
     writeln!(
         out,
         "{}: {}. {}",
-        crate::config::units::plural(report.results.len(), "workload"),
+        crate::vocab::units::plural(report.results.len(), "workload"),
         report.counts(),
         report.conclusion()
     )

@@ -2,17 +2,17 @@
 //! the `schema` version. The fields are documented in `docs/json.md`; a change that removes or
 //! renames a field raises `JSON_SCHEMA_VERSION`.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::Exporter;
-use crate::config::{Class, Sampling, Thresholds};
-use crate::discover::Workload;
-use crate::measure::{Failure, Sample};
-use crate::pipeline::{Status, WorkloadResult};
+use crate::config::{Sampling, Thresholds};
+use crate::discover::{Kind, Workload};
+use crate::pipeline::WorkloadResult;
 use crate::stats::{BudgetStatus, Summary};
+use crate::vocab::{Class, Failure, Sample, Status};
 
 /// The version of the objects below.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -25,7 +25,7 @@ struct WorkloadInfo<'a> {
     name: &'a str,
     kind: &'static str,
     class: Class,
-    class_reason: &'a str,
+    class_reason: Cow<'a, str>,
     fixture: Option<&'a Path>,
     argv: &'a [String],
     cwd: &'a Path,
@@ -70,29 +70,45 @@ impl From<&Thresholds> for ThresholdsNs {
 }
 
 fn info(w: &Workload) -> WorkloadInfo<'_> {
-    WorkloadInfo {
-        name: &w.name,
-        kind: if w.criterion.is_some() {
-            "criterion"
-        } else {
-            "command"
+    match &w.kind {
+        Kind::Command(c) => WorkloadInfo {
+            name: &w.name,
+            kind: "command",
+            class: c.class,
+            class_reason: Cow::Borrowed(&c.class_reason),
+            fixture: c.fixture.as_deref(),
+            argv: &c.argv,
+            cwd: &w.cwd,
+            budget_ns: c.budget.as_nanos() as u64,
+            timeout_ns: c.timeout.as_nanos() as u64,
+            declared_line: c.line,
+            sampling: &w.sampling,
+            thresholds: (&c.thresholds).into(),
+            criterion: None,
         },
-        class: w.class,
-        class_reason: &w.class_reason,
-        fixture: w.fixture.as_deref(),
-        argv: &w.argv,
-        cwd: &w.cwd,
-        budget_ns: w.budget.as_nanos() as u64,
-        timeout_ns: w.timeout.as_nanos() as u64,
-        declared_line: w.line,
-        sampling: &w.sampling,
-        thresholds: (&w.thresholds).into(),
-        criterion: w.criterion.as_ref().map(|c| CriterionInfo {
-            package: &c.package,
-            target: &c.target,
-            full_id: &c.full_id,
-            group: &c.group,
-        }),
+        // A criterion benchmark has no class, budget, timeout, argv or line of its own; the
+        // fields stay, with the values documented in docs/json.md, so that every workload
+        // object has the same shape.
+        Kind::Criterion(c) => WorkloadInfo {
+            name: &w.name,
+            kind: "criterion",
+            class: Class::Small,
+            class_reason: Cow::Owned(format!("criterion bench `{}`", c.target)),
+            fixture: None,
+            argv: &[],
+            cwd: &w.cwd,
+            budget_ns: 0,
+            timeout_ns: 0,
+            declared_line: 0,
+            sampling: &w.sampling,
+            thresholds: (&Thresholds::default()).into(),
+            criterion: Some(CriterionInfo {
+                package: &c.package,
+                target: &c.target,
+                full_id: &c.full_id,
+                group: &c.group,
+            }),
+        },
     }
 }
 
@@ -160,7 +176,7 @@ struct CheckWorkload<'a> {
     schema: u32,
     #[serde(rename = "workload")]
     info: WorkloadInfo<'a>,
-    metric: crate::config::Metric,
+    metric: crate::vocab::Metric,
     threshold: f64,
     verdict: crate::gate::GateVerdict,
     /// Whether this workload fails the gate.
@@ -197,8 +213,8 @@ struct CheckFinished<'a> {
     overhead: Option<f64>,
 }
 
-impl Exporter for Json {
-    fn check(&self, report: &super::CheckReport, out: &mut dyn Write) -> io::Result<()> {
+impl super::GateOutput for Json {
+    fn gate(&self, report: &super::CheckReport, out: &mut dyn Write) -> io::Result<()> {
         for r in &report.results {
             line(
                 out,
@@ -239,7 +255,9 @@ impl Exporter for Json {
             },
         )
     }
+}
 
+impl super::ListOutput for Json {
     fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()> {
         for w in workloads {
             line(
@@ -253,8 +271,10 @@ impl Exporter for Json {
         }
         Ok(())
     }
+}
 
-    fn workload_finished(&self, r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
+impl super::RunOutput for Json {
+    fn result(&self, r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
         line(
             out,
             &Finished {

@@ -2,14 +2,10 @@
 
 use std::io::{self, Write};
 
-use super::Exporter;
 use super::check::{
     CheckReport, budget_cell, change_cell, failure_line, median_cells, metric_word, p_cell,
     undecided_line,
 };
-use crate::config::units::format_ns;
-use crate::discover::Workload;
-use crate::pipeline::WorkloadResult;
 
 /// Markdown tables.
 pub struct Markdown;
@@ -20,48 +16,8 @@ fn cell(text: &str) -> String {
     super::escape::markdown(text)
 }
 
-impl Exporter for Markdown {
-    fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "| workload | class | why | budget |\n|---|---|---|---|"
-        )?;
-        for w in workloads {
-            writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                cell(&w.name),
-                w.class.as_str(),
-                cell(&w.class_reason),
-                format_ns(w.budget.as_nanos() as f64)
-            )?;
-        }
-        Ok(())
-    }
-
-    fn run(&self, results: &[WorkloadResult], _: i32, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "| workload | n | p50 | p95 | p99 | status |\n|---|--:|--:|--:|--:|---|"
-        )?;
-        for r in results {
-            let w = r.wall_ns.as_ref();
-            let ns = |v: Option<f64>| v.map_or("-".into(), format_ns);
-            writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {:?} |",
-                cell(&r.workload.name),
-                r.samples.len(),
-                ns(w.map(|s| s.median)),
-                ns(w.map(|s| s.p95)),
-                ns(w.map(|s| s.p99)),
-                r.status()
-            )?;
-        }
-        Ok(())
-    }
-
-    fn check(&self, report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+impl super::GateOutput for Markdown {
+    fn gate(&self, report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         let undecided = report.undecided().len();
         let mark = if !report.passed() {
             "❌ failed".to_owned()

@@ -15,6 +15,7 @@ use std::io::{self, Write};
 
 use crate::discover::Workload;
 use crate::pipeline::WorkloadResult;
+use crate::store::Record;
 
 pub use check::CheckReport;
 pub use human::Human;
@@ -22,24 +23,61 @@ pub use json::{JSON_SCHEMA_VERSION, Json};
 pub use junit::{github_annotations, junit};
 pub use markdown::Markdown;
 pub use progress::{Progress, ProgressMode};
-pub use store::{HistoryPoint, history_json, history_table, record_text};
+pub use store::HistoryPoint;
 
-/// A format for the results of each command.
-pub trait Exporter {
-    /// `cargo perf list`.
+/// Renders `list`: the workloads found.
+pub trait ListOutput {
     fn list(&self, workloads: &[Workload], out: &mut dyn Write) -> io::Result<()>;
-    /// `cargo perf run`, as each workload finishes (formats that stream write here).
-    fn workload_finished(&self, result: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
+}
+
+/// Renders a run (`run`, `record`): each workload's result as it finishes, for formats that
+/// stream, then the whole run.
+pub trait RunOutput {
+    fn result(&self, result: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
         let _ = (result, out);
         Ok(())
     }
-    /// `cargo perf run`, once every workload has finished.
     fn run(
         &self,
         results: &[WorkloadResult],
         exit_code: i32,
         out: &mut dyn Write,
     ) -> io::Result<()>;
-    /// `cargo perf check` and `cargo perf compare`.
-    fn check(&self, report: &CheckReport, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// Renders a gate (`check`, `compare`).
+pub trait GateOutput {
+    fn gate(&self, report: &CheckReport, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// Renders the records of one revision (`show`).
+pub trait RecordOutput {
+    fn record(&self, record: &Record, subject: &str, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// Renders a history (`history`), newest first.
+pub trait HistoryOutput {
+    fn history(
+        &self,
+        points: &[HistoryPoint],
+        with_machine: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()>;
+}
+
+/// Streams each finished workload of a run to `out` as the run goes (an observer of the
+/// measurement): JSON Lines reach a reader of the pipe before the run ends.
+pub struct Stream<'a> {
+    pub output: &'a dyn RunOutput,
+    pub out: &'a mut dyn Write,
+    /// The first error writing, reported when the run ends.
+    pub error: io::Result<()>,
+}
+
+impl crate::pipeline::Observer for Stream<'_> {
+    fn workload_finished(&mut self, result: &WorkloadResult, _: usize, _: usize, _: bool) {
+        if self.error.is_ok() {
+            self.error = self.output.result(result, self.out);
+        }
+    }
 }

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::config::units::format_ns;
-use crate::pipeline::{Status, WorkloadResult};
+use crate::pipeline::WorkloadResult;
+use crate::vocab::Status;
+use crate::vocab::units::format_ns;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,12 +50,12 @@ impl Progress {
         }
     }
 
-    pub fn start(&mut self, name: &str, index: usize, total: usize, expected: usize) {
+    fn start(&mut self, name: &str, index: usize, total: usize, expected: usize) {
         self.start_counting(name, index, total, expected, "runs");
     }
 
     /// `start`, counting `unit` (`runs`, `benchmarks`, `rounds`) on the bar.
-    pub fn start_counting(
+    fn start_counting(
         &mut self,
         name: &str,
         index: usize,
@@ -79,7 +80,7 @@ impl Progress {
         }
     }
 
-    pub fn sample(&mut self, done: usize, expected: usize) {
+    fn sample(&mut self, done: usize, expected: usize) {
         if let Some(bar) = &self.bar {
             bar.set_length(expected as u64);
             bar.set_position(done as u64);
@@ -88,7 +89,7 @@ impl Progress {
 
     /// One item of the current step is done (a benchmark of a criterion run): the bar moves to
     /// `done` and names it; in CI logs, a line `[index+1/total] name: text`.
-    pub fn item(&mut self, done: usize, index: usize, total: usize, name: &str, text: &str) {
+    fn item(&mut self, done: usize, index: usize, total: usize, name: &str, text: &str) {
         match (&self.bar, self.mode) {
             (Some(bar), _) => {
                 bar.set_position(done as u64);
@@ -109,7 +110,7 @@ impl Progress {
 
     /// A line about the current step for CI logs (`[i/n] name: text`); on a terminal the bar
     /// shows `text` as its message instead.
-    pub fn note(&mut self, text: &str) {
+    fn note_line(&mut self, text: &str) {
         match (&self.bar, self.mode) {
             (Some(bar), _) => bar.set_message(super::escape::terminal(text).into_owned()),
             (None, ProgressMode::Lines) => {
@@ -125,14 +126,14 @@ impl Progress {
     }
 
     /// Ends the current step without a line of its own (its items had theirs).
-    pub fn finish_quietly(&mut self) {
+    fn finish_quietly(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
     }
 
     /// Ends the current workload with `[i/n] name: <text>`.
-    pub fn finish_line(&mut self, text: &str) {
+    fn finish_line(&mut self, text: &str) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -147,7 +148,7 @@ impl Progress {
         }
     }
 
-    pub fn finish(&mut self, result: &WorkloadResult) {
+    fn finish(&mut self, result: &WorkloadResult) {
         let n = result.n();
         let median = result
             .wall_ns
@@ -158,11 +159,71 @@ impl Progress {
             (Status::OverBudget, _) => "OVER BUDGET".into(),
             _ => "ok".into(),
         };
-        let what = if result.criterion.is_some() || result.workload.criterion.is_some() {
+        let what = if result.criterion.is_some() || result.workload.criterion().is_some() {
             "samples, median iteration"
         } else {
             "runs, median"
         };
         self.finish_line(&format!("{n} {what} {median}, {outcome}"));
+    }
+}
+
+impl crate::pipeline::Observer for Progress {
+    fn building(&mut self, what: &str) {
+        if self.mode != ProgressMode::Silent {
+            let _ = writeln!(
+                std::io::stderr(),
+                "Building {}",
+                super::escape::terminal(what)
+            );
+        }
+    }
+
+    fn started(
+        &mut self,
+        name: &str,
+        index: usize,
+        total: usize,
+        expected: usize,
+        unit: crate::pipeline::Unit,
+    ) {
+        self.start_counting(name, index, total, expected, unit.as_str());
+    }
+
+    fn progressed(&mut self, done: usize, expected: usize) {
+        self.sample(done, expected);
+    }
+
+    fn item_done(&mut self, done: usize, index: usize, total: usize, name: &str, text: &str) {
+        self.item(done, index, total, name, text);
+    }
+
+    fn note(&mut self, text: &str) {
+        self.note_line(text);
+    }
+
+    fn step_finished(&mut self, text: &str) {
+        self.finish_line(text);
+    }
+
+    fn step_ended(&mut self) {
+        self.finish_quietly();
+    }
+
+    fn workload_finished(
+        &mut self,
+        result: &WorkloadResult,
+        index: usize,
+        total: usize,
+        own_step: bool,
+    ) {
+        if own_step {
+            self.finish(result);
+        } else if result.failure.is_some() {
+            // A criterion benchmark that failed gets a line of its own; the others had theirs
+            // as criterion reported them.
+            self.start(&result.workload.name, index, total, 0);
+            self.finish(result);
+        }
     }
 }

@@ -8,10 +8,10 @@ use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use super::chart::{Chart, chart};
-use crate::config::units::{format_bytes, format_ns};
-use crate::pipeline::Status;
 use crate::stats::changepoint::{Settings, detect};
 use crate::store::Point;
+use crate::vocab::Status;
+use crate::vocab::units::{format_bytes, format_ns};
 
 /// The version of the report's JSON.
 pub const REPORT_SCHEMA: u32 = 1;

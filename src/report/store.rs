@@ -8,10 +8,9 @@ use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style};
 
 use super::JSON_SCHEMA_VERSION;
-use crate::config::units::{format_bytes, format_ns};
-use crate::measure::criterion::Throughput;
-use crate::pipeline::Status;
 use crate::store::{Point, Record, short};
+use crate::vocab::units::{format_bytes, format_ns};
+use crate::vocab::{Status, Throughput};
 
 /// One workload at one commit, for `history`.
 #[derive(Debug, Clone)]
@@ -49,7 +48,7 @@ fn t(text: &str) -> String {
 }
 
 /// `history` for people, newest first.
-pub fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
+fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
     let mut b = Builder::default();
     let mut header = vec![
         "commit", "subject", "workload", "n", "median", "p95", "CPU", "peak RSS", "change",
@@ -125,7 +124,7 @@ struct PointJson<'a> {
 #[derive(Serialize)]
 pub struct ThroughputJson {
     /// `elements`, `bytes` or `bits`.
-    pub unit: crate::measure::criterion::ThroughputUnit,
+    pub unit: crate::vocab::ThroughputUnit,
     pub per_iteration: u64,
     pub per_second: Option<f64>,
 }
@@ -142,7 +141,7 @@ impl ThroughputJson {
 }
 
 /// `history --message-format json`: a `history-point` object per line, newest first.
-pub fn history_json(points: &[HistoryPoint], out: &mut dyn Write) -> io::Result<()> {
+fn history_json(points: &[HistoryPoint], out: &mut dyn Write) -> io::Result<()> {
     for p in points {
         let x = &p.point;
         let line = PointJson {
@@ -171,7 +170,7 @@ pub fn history_json(points: &[HistoryPoint], out: &mut dyn Write) -> io::Result<
 }
 
 /// One stored record for people: where and when it was measured, then its workloads.
-pub fn record_text(r: &Record, subject: &str) -> String {
+fn record_text(r: &Record, subject: &str) -> String {
     let mut b = Builder::default();
     let with_throughput = r.workloads.iter().any(|w| w.summary.throughput.is_some());
     let mut header = vec![
@@ -218,8 +217,38 @@ pub fn record_text(r: &Record, subject: &str) -> String {
         t(&r.rustc),
         t(&r.machine.key),
         t(&r.machine.cpu),
-        crate::config::units::plural(r.machine.cores as usize, "core"),
+        crate::vocab::units::plural(r.machine.cores as usize, "core"),
         format_bytes(r.machine.memory_bytes),
         t(&r.machine.os),
     )
+}
+
+impl super::HistoryOutput for super::Human {
+    fn history(
+        &self,
+        points: &[HistoryPoint],
+        with_machine: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        writeln!(out, "{}", history_table(points, with_machine))
+    }
+}
+
+impl super::HistoryOutput for super::Json {
+    fn history(&self, points: &[HistoryPoint], _: bool, out: &mut dyn Write) -> io::Result<()> {
+        history_json(points, out)
+    }
+}
+
+impl super::RecordOutput for super::Human {
+    fn record(&self, record: &Record, subject: &str, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", record_text(record, subject))
+    }
+}
+
+impl super::RecordOutput for super::Json {
+    /// The stored line itself (docs/records.md).
+    fn record(&self, record: &Record, _: &str, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", record.to_line())
+    }
 }

@@ -26,7 +26,7 @@ use super::Store;
 use super::record::{RecordLite, parse_lines};
 use super::repo::short;
 use crate::errors::StoreError;
-use crate::pipeline::Status;
+use crate::vocab::Status;
 
 /// One workload in one record, as `history` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,7 +45,7 @@ pub struct Point {
     pub cpu_median_ns: Option<f64>,
     pub max_rss_bytes: Option<u64>,
     #[serde(default)]
-    pub throughput: Option<crate::measure::criterion::Throughput>,
+    pub throughput: Option<crate::vocab::Throughput>,
     #[serde(default)]
     pub p99_ns: Option<f64>,
     /// The class budget (0: none, as for criterion benchmarks).

@@ -8,11 +8,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::machine::Machine;
-use crate::config::{Class, Metric};
 use crate::errors::StoreError;
-use crate::measure::criterion::Throughput;
-use crate::pipeline::{Status, WorkloadResult};
+use crate::pipeline::WorkloadResult;
 use crate::stats::Summary;
+use crate::vocab::{Class, Metric, Status, Throughput};
 
 /// The version of the record format this build writes and reads.
 pub const RECORD_SCHEMA: u32 = 1;
@@ -164,7 +163,7 @@ impl From<&Summary> for StoredStats {
 impl From<&WorkloadResult> for WorkloadRecord {
     fn from(r: &WorkloadResult) -> Self {
         let column = |f: fn(&crate::measure::Sample) -> u64| r.samples.iter().map(f).collect();
-        let criterion = r.workload.criterion.as_ref().map(|c| CriterionRecord {
+        let criterion = r.workload.criterion().map(|c| CriterionRecord {
             target: c.target.clone(),
             full_id: c.full_id.clone(),
             group: r
@@ -185,10 +184,14 @@ impl From<&WorkloadResult> for WorkloadRecord {
                 "command"
             }
             .into(),
-            class: r.workload.class,
+            // A criterion benchmark has no class or budget; records keep the shape (small, 0).
+            class: r.workload.command().map_or(Class::Small, |c| c.class),
             status: r.status(),
             metric: r.workload.sampling.metric,
-            budget_ns: r.workload.budget.as_nanos() as u64,
+            budget_ns: r
+                .workload
+                .command()
+                .map_or(0, |c| c.budget.as_nanos() as u64),
             summary: StoredSummary {
                 wall_ns: r.wall_ns.as_ref().map(Into::into),
                 cpu_ns: r.cpu_ns.as_ref().map(Into::into),

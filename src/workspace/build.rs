@@ -15,8 +15,9 @@ use crate::errors::WorkspaceError;
 pub struct BuildOptions<'a> {
     /// Pass `--quiet` to cargo.
     pub quiet: bool,
-    /// Print the cargo command line before running it.
-    pub verbose: bool,
+    /// Called with the cargo command line and its folder before cargo runs (`-v`): the caller
+    /// shows it; this layer prints nothing.
+    pub show_command: Option<fn(&str, &Path)>,
     /// Build into this target dir instead of the workspace's own.
     pub target_dir: Option<&'a Path>,
 }
@@ -114,8 +115,8 @@ impl Workspace {
         if let Some(dir) = opts.target_dir {
             cmd.arg("--target-dir").arg(dir);
         }
-        if opts.verbose {
-            eprintln!("Running `{}` in {}", shown(&cmd), self.root.display());
+        if let Some(show) = opts.show_command {
+            show(&shown(&cmd), &self.root);
         }
         let mut child = cmd.spawn().map_err(|source| WorkspaceError::Spawn {
             program: cargo.clone(),

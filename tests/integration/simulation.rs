@@ -5,12 +5,13 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cargo_perf::config::{Class, Metric, Sampling, Thresholds};
-use cargo_perf::discover::Workload;
+use cargo_perf::config::{Sampling, Thresholds};
+use cargo_perf::discover::{Command, Kind, Workload};
 use cargo_perf::errors::MeasureError;
 use cargo_perf::gate::{GateVerdict, GateWorkload, run_gate};
-use cargo_perf::measure::{Exit, RunResult, RunSpec, Runner, Sample};
+use cargo_perf::measure::{Exit, RunResult, RunSpec, Runner};
 use cargo_perf::report::{Progress, ProgressMode};
+use cargo_perf::vocab::{Class, Metric, Sample};
 
 /// Wall times of `base_ms` with normal noise of `noise` (0.05 = 5 % standard deviation); the
 /// `@new` side is `shift` slower (0.05 = 5 %).
@@ -49,20 +50,21 @@ fn workload(name: String, sampling: Sampling) -> GateWorkload {
     GateWorkload {
         workload: Workload {
             name,
-            line: 1,
-            fixture: None,
-            class: Class::Small,
-            class_reason: "declared".into(),
-            budget: Duration::from_secs(30),
-            timeout: Duration::from_secs(30),
-            argv: vec!["synthetic".into()],
-            env: vec![],
-            cwd: PathBuf::from("."),
-            thresholds: Thresholds::default(),
-            sampling,
             threshold: 0.02,
-            bins: BTreeSet::new(),
-            criterion: None,
+            sampling,
+            cwd: PathBuf::from("."),
+            kind: Kind::Command(Command {
+                line: 1,
+                fixture: None,
+                class: Class::Small,
+                class_reason: "declared".into(),
+                budget: Duration::from_secs(30),
+                timeout: Duration::from_secs(30),
+                argv: vec!["synthetic".into()],
+                env: vec![],
+                thresholds: Thresholds::default(),
+                bins: BTreeSet::new(),
+            }),
         },
         base_argv: Some(vec!["synthetic".into()]),
         base_env: vec![],
@@ -262,7 +264,7 @@ fn criterion_check(runner: &mut SyntheticCriterion, check: usize, n: usize) -> V
         .iter()
         .map(|id| {
             let mut w = workload(format!("criterion:sim{check}/{id}"), sampling(100)).workload;
-            w.criterion = Some(CriterionBench {
+            w.kind = Kind::Criterion(CriterionBench {
                 package: "sim".into(),
                 package_spec: "sim@0.1.0".into(),
                 target: format!("sim{check}"),

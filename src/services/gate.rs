@@ -1,0 +1,117 @@
+//! Reporting a gate's results: the chosen format on standard output, the JUnit report, the job
+//! summary and GitHub annotations, and the exit code (`check`, `compare`).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{GlobalOpts, MessageFormat, ReportFormat};
+use crate::errors::exit_codes;
+use crate::gate::{GateResult, GateTiming};
+use crate::report::{CheckReport, GateOutput, Human, Json, Markdown, github_annotations, junit};
+
+/// Where a check's report goes besides standard output, opened before anything is measured so
+/// that an unwritable path is an error (exit 2) then, not after minutes of measuring.
+pub struct Outputs {
+    junit: Option<(PathBuf, std::fs::File)>,
+    summary: Option<(String, std::fs::File)>,
+}
+
+impl Outputs {
+    /// Opens `--junit PATH` (without emptying it yet) and `$GITHUB_STEP_SUMMARY` (to append).
+    pub fn open(output: &crate::cli::GateOutput) -> Result<Self> {
+        let junit = match &output.junit {
+            Some(path) => Some((
+                path.clone(),
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(path)
+                    .with_context(|| {
+                        format!(
+                            "the JUnit report cannot be written to {}; give --junit a path in a \
+                             folder you can write to",
+                            path.display()
+                        )
+                    })?,
+            )),
+            None => None,
+        };
+        let summary = match std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+            Some(path) => {
+                let shown = path.to_string_lossy().into_owned();
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .with_context(|| {
+                        format!(
+                            "$GITHUB_STEP_SUMMARY ({shown}) cannot be opened to append the \
+                             report; unset it or point it at a writable file"
+                        )
+                    })?;
+                Some((shown, file))
+            }
+            None => None,
+        };
+        Ok(Outputs { junit, summary })
+    }
+}
+
+/// Prints the report in the chosen format (`timing` is `None` for stored comparisons), writes
+/// the JUnit report, the job summary and GitHub annotations, and returns the exit code.
+#[allow(clippy::too_many_arguments)]
+pub fn report(
+    global: &GlobalOpts,
+    output: &crate::cli::GateOutput,
+    outputs: Outputs,
+    title: &str,
+    base: String,
+    candidate: String,
+    timing: Option<GateTiming>,
+    results: Vec<GateResult>,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let exit_code = if results.iter().any(|r| r.fails(output.strict)) {
+        exit_codes::GATE_FAILED
+    } else {
+        exit_codes::OK
+    };
+    let report = CheckReport {
+        title: title.into(),
+        base,
+        candidate,
+        stored: timing.is_none(),
+        timing,
+        results,
+        strict: output.strict,
+        exit_code,
+    };
+    let rendering: &dyn GateOutput = match (global.message_format, output.format) {
+        (MessageFormat::Json, _) => &Json,
+        (_, ReportFormat::Markdown) => &Markdown,
+        (_, ReportFormat::Table) => &Human,
+    };
+    rendering.gate(&report, out)?;
+    if let Some((path, mut file)) = outputs.junit {
+        let xml = junit(&report);
+        file.set_len(0)
+            .and_then(|()| file.write_all(xml.as_bytes()))
+            .with_context(|| format!("writing the JUnit report to {}", path.display()))?;
+    }
+    // Workflow commands go to standard error: standard output may be the Markdown a later step
+    // posts as a comment.
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        eprint!("{}", github_annotations(&report));
+    }
+    if let Some((shown, mut file)) = outputs.summary {
+        let mut text = Vec::new();
+        Markdown.gate(&report, &mut text)?;
+        text.push(b'\n');
+        file.write_all(&text)
+            .with_context(|| format!("appending to $GITHUB_STEP_SUMMARY ({shown})"))?;
+    }
+    Ok(report.exit_code)
+}

@@ -1,0 +1,267 @@
+//! Loading a side: its workspace, its configuration and its workloads, and the store records go
+//! to. Shared by the commands; nothing here prints but notes that the commands would print the
+//! same way.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::{GlobalOpts, PackageArgs, SamplingArgs, StoreSpec};
+use crate::config::{self, Config, MANIFEST_NAME, SamplingOverrides};
+use crate::discover::{Workload, criterion_workloads, discover, resolve_bins};
+use crate::pipeline::Observer;
+use crate::store::{DirStore, NotesStore, Repo, Store};
+use crate::workspace::{BuildOptions, Workspace};
+
+/// The workspace, its configuration and its workloads.
+pub fn load(
+    global: &GlobalOpts,
+    sampling: &SamplingArgs,
+    packages: &PackageArgs,
+    observer: &mut dyn Observer,
+) -> Result<(Workspace, Config, Vec<Workload>)> {
+    let (ws, config, mut workloads) = load_commands(global, sampling, packages)?;
+    workloads.extend(discover_criterion(
+        &ws,
+        &config,
+        &Build::of(global, None, None),
+        observer,
+    )?);
+    if workloads.is_empty() {
+        bail!(no_workloads(&config));
+    }
+    Ok((ws, config, workloads))
+}
+
+/// The workspace, its configuration and the command workloads of `perf.toml`, without building
+/// anything. Commands whose `{bin:NAME}` belongs to a package that `-p`/`--exclude` leave out
+/// are left out too, with a note.
+pub fn load_commands(
+    global: &GlobalOpts,
+    sampling: &SamplingArgs,
+    packages: &PackageArgs,
+) -> Result<(Workspace, Config, Vec<Workload>)> {
+    let overrides = overrides(sampling)?;
+    let mut ws = Workspace::load(global.manifest_path.as_deref())?;
+    print_warnings(&ws.select(&packages.selection(), false)?);
+    let path = ws.root.join(MANIFEST_NAME);
+    let config = if path.is_file() {
+        config::load(&path, &ws.root, &overrides)?
+    } else if !ws.benches().is_empty() {
+        // Criterion benches need no configuration.
+        config::absent(&path, &ws.root, &overrides)
+    } else {
+        bail!(
+            "no {MANIFEST_NAME} at the workspace root {}, and no bench target that uses criterion{}; \
+             create a {MANIFEST_NAME} that declares your workloads (`cargo perf init` writes one)",
+            ws.root.display(),
+            if ws.explicit_selection {
+                " in the selected packages"
+            } else {
+                ""
+            }
+        );
+    };
+    let mut workloads = discover(&config, &ws.bin_names())?;
+    if ws.explicit_selection {
+        let selected = |bin: &String| ws.bin_package(bin).is_some_and(|m| m.selected);
+        let (kept, left): (Vec<Workload>, Vec<Workload>) =
+            workloads.into_iter().partition(|w| w.bins().all(selected));
+        if !left.is_empty() && !global.quiet {
+            let names: Vec<&str> = left.iter().map(|w| w.name.as_str()).collect();
+            eprintln!(
+                "note: leaving out {} whose {{bin:NAME}} belongs to a package not selected: {}",
+                crate::vocab::units::plural(names.len(), "workload"),
+                names.join(", ")
+            );
+        }
+        workloads = kept;
+    }
+    Ok((ws, config, workloads))
+}
+
+pub fn no_workloads(config: &Config) -> String {
+    format!(
+        "{}: no workloads: add a `[[workload]]` with a `name` and a `command` (see the README \
+         for an example), or criterion benches{}",
+        config.path.display(),
+        if config.criterion.enabled {
+            ""
+        } else {
+            " (`[criterion] enabled = false` turns them off)"
+        }
+    )
+}
+
+/// `-v`: each cargo invocation, before cargo's own lines.
+fn show_command(command: &str, dir: &Path) {
+    eprintln!("Running `{command}` in {}", dir.display());
+}
+
+/// How a side is built: cargo's options and the side's name for the lines that announce it.
+#[derive(Debug, Clone, Copy)]
+pub struct Build<'a> {
+    pub opts: BuildOptions<'a>,
+    /// `the candidate (working tree)`, `the base revision abc1234`; `None` outside a comparison.
+    pub side: Option<&'a str>,
+}
+
+impl<'a> Build<'a> {
+    pub fn of(global: &GlobalOpts, target_dir: Option<&'a Path>, side: Option<&'a str>) -> Self {
+        Build {
+            opts: BuildOptions {
+                quiet: global.quiet,
+                show_command: (global.verbose > 0).then_some(show_command as fn(&str, &Path)),
+                target_dir,
+            },
+            side,
+        }
+    }
+
+    /// Announces a build (before cargo's own lines).
+    pub fn announce(&self, what: &str, observer: &mut dyn Observer) {
+        let what = match self.side {
+            Some(side) => format!("{what} of {side}"),
+            None => what.to_owned(),
+        };
+        crate::interrupt::doing(format!("building {what}"));
+        observer.building(&what);
+    }
+}
+
+/// The criterion workloads of the workspace: the bench targets of the selected members that use
+/// criterion are built (`cargo bench --no-run`) and their benchmark ids listed.
+pub fn discover_criterion(
+    ws: &Workspace,
+    config: &Config,
+    build: &Build,
+    observer: &mut dyn Observer,
+) -> Result<Vec<Workload>> {
+    let targets = ws.benches();
+    if !config.criterion.enabled || targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = targets.iter().map(|b| b.name.as_str()).collect();
+    build.announce(
+        &format!("the criterion benches {}", names.join(", ")),
+        observer,
+    );
+    let exes = ws
+        .build_benches(&targets, build.opts)
+        .context("building the bench targets that use criterion (`cargo bench --no-run`)")?;
+    // Two selected packages may have bench targets of one name: their workloads are then
+    // named by package too.
+    let mut seen = std::collections::BTreeMap::new();
+    for t in &targets {
+        *seen.entry(t.name.as_str()).or_insert(0) += 1;
+    }
+    let mut out = Vec::new();
+    for target in &targets {
+        let Some(exe) = exes.get(&(target.package_id.clone(), target.name.clone())) else {
+            continue;
+        };
+        let ids = crate::measure::criterion::list_ids(exe, &target.package_dir)?;
+        let qualified = seen.get(target.name.as_str()).copied().unwrap_or(0) > 1;
+        out.extend(criterion_workloads(config, target, exe, &ids, qualified));
+    }
+    Ok(out)
+}
+
+/// The store that `--store`, or else `[store]` in perf.toml, or else the default names.
+/// `perf.toml` is read only for its `[store]` when the command does not otherwise need it.
+pub fn open_store(
+    repo: &Repo,
+    ws: &Workspace,
+    spec: Option<&StoreSpec>,
+    config: Option<&Config>,
+) -> Result<Box<dyn Store>> {
+    let from_config = match config {
+        Some(c) => c.store_dir.clone(),
+        None => {
+            let path = ws.root.join(MANIFEST_NAME);
+            if path.is_file() {
+                config::load(&path, &ws.root, &SamplingOverrides::default())?.store_dir
+            } else {
+                None
+            }
+        }
+    };
+    Ok(match (spec, from_config) {
+        (Some(StoreSpec::Dir(path)), _) => {
+            Box::new(DirStore::new(std::env::current_dir()?.join(path)))
+        }
+        (Some(StoreSpec::Notes), _) | (None, None) => Box::new(NotesStore::new(repo)),
+        (None, Some(path)) => Box::new(DirStore::new(path)),
+    })
+}
+
+pub fn overrides(args: &SamplingArgs) -> Result<SamplingOverrides> {
+    if args.min_runs == Some(0) || args.max_runs == Some(0) {
+        bail!("--min-runs and --max-runs must be at least 1");
+    }
+    if let (Some(min), Some(max)) = (args.min_runs, args.max_runs)
+        && max < min
+    {
+        bail!("--max-runs {max} is below --min-runs {min}; raise --max-runs or lower --min-runs");
+    }
+    Ok(SamplingOverrides {
+        warmup: args.warmup,
+        min_runs: args.min_runs,
+        max_runs: args.max_runs,
+        time_cap: args.time_cap,
+        metric: None,
+    })
+}
+
+/// Keeps the workloads whose name contains `filter`; none is an error.
+pub fn select(workloads: &mut Vec<Workload>, filter: &str) -> Result<()> {
+    let all: Vec<String> = workloads.iter().map(|w| w.name.clone()).collect();
+    workloads.retain(|w| w.name.contains(filter));
+    if workloads.is_empty() {
+        bail!(
+            "no workload matches `{filter}`; the workloads are: {} (`cargo perf list` shows them)",
+            all.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `--threshold` beats perf.toml.
+pub fn override_threshold(workloads: &mut [Workload], threshold: Option<f64>) {
+    if let Some(t) = threshold {
+        workloads.iter_mut().for_each(|w| w.threshold = t);
+    }
+}
+
+/// Builds the binaries the workloads name with `{bin:NAME}` and puts their paths in.
+pub fn build_bins(
+    ws: &Workspace,
+    workloads: &mut [Workload],
+    build: &Build,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    let needed: std::collections::BTreeSet<String> =
+        workloads.iter().flat_map(|w| w.bins().cloned()).collect();
+    if !needed.is_empty() {
+        let names: Vec<&str> = needed.iter().map(String::as_str).collect();
+        build.announce(&format!("the binaries {}", names.join(", ")), observer);
+    }
+    let built = ws
+        .build_bins(&needed, build.opts)
+        .context("building the workspace binaries that perf.toml names with {bin:NAME}")?;
+    for w in workloads {
+        let Some(c) = w.command_mut() else { continue };
+        for arg in c.argv.iter_mut().chain(c.env.iter_mut().map(|(_, v)| v)) {
+            *arg = resolve_bins(arg, &built);
+        }
+    }
+    Ok(())
+}
+
+/// Prints the warnings a read collected (corrupt lines and the like) on standard error, with
+/// control characters from names and notes shown escaped.
+pub fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {}", crate::report::escape::terminal(w));
+    }
+}

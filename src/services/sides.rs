@@ -1,0 +1,366 @@
+//! Building and measuring two sides: the base revision and the candidate, each checked out and
+//! built as itself, then measured interleaved (`check`, `compare --measure`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use super::load::{Build, discover_criterion, override_threshold, select};
+use crate::cli::{GlobalOpts, PackageArgs};
+use crate::config::Config;
+use crate::discover::{Workload, resolve_bins};
+use crate::gate::{
+    BenchGate, BenchPlan, GateResult, GateTiming, GateWorkload, run_gate_with_benches,
+};
+use crate::measure::criterion::CriterionSettings;
+use crate::measure::{FakeRunner, ProcessRunner, Runner};
+use crate::pipeline::Observer;
+use crate::store::{Repo, short};
+use crate::workspace::{Workspace, checkout_worktree, remove_legacy_worktree, repo_cache_dir};
+
+/// Where a side of the comparison comes from.
+pub enum Side {
+    /// The working tree as it is, built in the usual target dir.
+    WorkingTree,
+    /// A commit, checked out in a worktree in the repository's cache folder.
+    Commit(String),
+}
+
+pub struct Sides {
+    pub base: Side,
+    pub candidate: Side,
+}
+
+/// Which workloads of a side are gated: the command line's filter, `--threshold` and package
+/// selection.
+#[derive(Debug, Default, Clone)]
+pub struct Selection {
+    pub filter: Option<String>,
+    pub threshold: Option<f64>,
+    pub packages: PackageArgs,
+}
+
+/// Builds both sides' binaries and measures every workload, interleaved. `workloads` are the
+/// candidate's command workloads; its criterion benchmarks are discovered here, after its
+/// binaries are built, so that build output comes side by side in order.
+#[allow(clippy::too_many_arguments)]
+pub fn measure_sides(
+    global: &GlobalOpts,
+    ws: &Workspace,
+    repo: &Repo,
+    config: &Config,
+    workloads: Vec<Workload>,
+    sides: &Sides,
+    selection: &Selection,
+    observer: &mut dyn Observer,
+) -> Result<(Vec<GateResult>, GateTiming)> {
+    let workdir = repo
+        .workdir()
+        .context("the repository has no working tree to build in")?;
+    let cache = repo_cache_dir(repo.repo.commondir(), &workdir)?;
+    // One check at a time per repository (they share the worktrees of the sides) and per target
+    // dir (they share the target dirs of the sides). Taken in this order by every check.
+    let _worktrees = lock_waiting(&cache.join("check.lock"), "this repository's worktrees")?;
+    let cargo_perf_dir = ws.target_dir.join("cargo-perf");
+    std::fs::create_dir_all(&cargo_perf_dir)
+        .with_context(|| format!("creating {}", cargo_perf_dir.display()))?;
+    let _targets = lock_waiting(&cargo_perf_dir.join("check.lock"), "the target dir")?;
+    for name in ["base", "candidate"] {
+        let legacy = cargo_perf_dir.join(format!("{name}-worktree"));
+        if remove_legacy_worktree(&workdir, &legacy) && !global.quiet {
+            eprintln!(
+                "note: removed {}, where an earlier cargo-perf kept the {name} revision; \
+                 revisions are now checked out in {}",
+                legacy.display(),
+                cache.display()
+            );
+        }
+    }
+    let build_started = Instant::now();
+    let needed: BTreeSet<String> = workloads.iter().flat_map(|w| w.bins().cloned()).collect();
+    let new_side = side_workspace(
+        global,
+        ws,
+        &workdir,
+        &cache,
+        &sides.candidate,
+        "candidate",
+        selection,
+    )?;
+    let new_bins = build_side(global, &new_side, &needed, observer)?;
+    let new_benches = side_benches(global, config, &new_side, observer)?;
+    let base_side = side_workspace(global, ws, &workdir, &cache, &sides.base, "base", selection)?;
+    let base_bins = build_side(global, &base_side, &needed, observer)?;
+    let base_benches = side_benches(global, config, &base_side, observer)?;
+    let build_ns = build_started.elapsed().as_nanos() as u64;
+
+    // The filter applies to commands and benchmarks together; it must match something.
+    let mut candidate_all = workloads;
+    let commands = candidate_all.len();
+    candidate_all.extend(new_benches);
+    if let Some(filter) = &selection.filter {
+        select(&mut candidate_all, filter)?;
+    } else if candidate_all.is_empty() {
+        bail!(super::load::no_workloads(config));
+    }
+    override_threshold(&mut candidate_all, selection.threshold);
+    let (new_benches, workloads): (Vec<Workload>, Vec<Workload>) = candidate_all
+        .into_iter()
+        .partition(|w| w.criterion().is_some());
+    debug_assert!(workloads.len() <= commands);
+    let mut base_benches = base_benches;
+    if let Some(filter) = &selection.filter {
+        base_benches.retain(|w| w.name.contains(filter.as_str()));
+    }
+    override_threshold(&mut base_benches, selection.threshold);
+    let bench_gates = pair_benches(new_benches, base_benches);
+
+    let gated: Vec<GateWorkload> = workloads
+        .into_iter()
+        .filter_map(|mut w| {
+            let name = w.name.clone();
+            let c = w.command_mut()?;
+            let base_argv: Option<Vec<String>> = c
+                .bins
+                .iter()
+                .all(|b| base_bins.contains_key(b))
+                .then(|| c.argv.iter().map(|a| resolve_bins(a, &base_bins)).collect());
+            let base_env = c
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), resolve_bins(v, &base_bins)))
+                .collect();
+            for arg in c.argv.iter_mut().chain(c.env.iter_mut().map(|(_, v)| v)) {
+                *arg = resolve_bins(arg, &new_bins);
+            }
+            if global.verbose > 0 {
+                eprintln!("{name} (candidate): {}", c.argv.join(" "));
+                if let Some(argv) = &base_argv {
+                    eprintln!("{name} (base): {}", argv.join(" "));
+                }
+            }
+            Some(GateWorkload {
+                workload: w,
+                base_argv,
+                base_env,
+            })
+        })
+        .collect();
+    // The fake runner of the tests replaces the process runner only: what comes before (locks,
+    // worktrees, builds, discovery) is the same as in a real check.
+    let mut runner: Box<dyn Runner> = match &global.fake_runner {
+        Some(path) => Box::new(FakeRunner::from_file(path)?),
+        None => Box::new(ProcessRunner::new()?),
+    };
+    let round = config.criterion.round_time;
+    let plan = BenchPlan {
+        settings: CriterionSettings {
+            warm_up_time: round / 2,
+            measurement_time: round,
+            sample_size: 10,
+            quick: true,
+        },
+        sampling: &config.sampling,
+    };
+    // The locks are held until both sides are measured.
+    let (results, mut timing) =
+        run_gate_with_benches(gated, bench_gates, Some(plan), runner.as_mut(), observer)?;
+    timing.build_ns = build_ns;
+    Ok((results, timing))
+}
+
+/// Opens and exclusively locks `path`, saying what it waits for when another process has it.
+pub fn lock_waiting(path: &Path, what: &str) -> Result<std::fs::File> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    if lock.try_lock().is_err() {
+        eprintln!(
+            "Waiting for another cargo perf check using {what} ({})",
+            path.display()
+        );
+        lock.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+    }
+    Ok(lock)
+}
+
+/// A side's workspace, and the target dir its builds go to (`None`: the workspace's own).
+pub struct SideWorkspace {
+    ws: Workspace,
+    target: Option<PathBuf>,
+    /// `the base revision abc1234`, `the candidate (working tree)`.
+    label: String,
+}
+
+/// The workspace of one side: the working tree as it is, or a commit checked out in a worktree
+/// in the repository's cache folder (built in a target dir of its own), with the packages
+/// selected as on the candidate.
+pub fn side_workspace(
+    global: &GlobalOpts,
+    ws: &Workspace,
+    workdir: &Path,
+    cache: &Path,
+    side: &Side,
+    name: &str,
+    selection: &Selection,
+) -> Result<SideWorkspace> {
+    let Side::Commit(commit) = side else {
+        return Ok(SideWorkspace {
+            ws: ws.clone(),
+            target: None,
+            label: format!("the {name} (working tree)"),
+        });
+    };
+    let worktree = cache.join(name);
+    checkout_worktree(workdir, &worktree, commit)?;
+    // The workspace may sit in a subfolder of the repository.
+    let relative = ws.root.strip_prefix(workdir).unwrap_or(Path::new(""));
+    let root = worktree.join(relative);
+    let manifest = root.join("Cargo.toml");
+    if !manifest.is_file() {
+        bail!(
+            "the {name} revision {} has no {}; pass another --base",
+            short(commit),
+            relative.join("Cargo.toml").display()
+        );
+    }
+    let label = format!("the {name} revision {}", short(commit));
+    let mut side_ws =
+        Workspace::load(Some(&manifest)).with_context(|| format!("reading {label}"))?;
+    // The same packages as the candidate's: the flags if given, else the members the candidate
+    // selected by default (the base may not have them all: a package only the candidate has
+    // gives `added` workloads).
+    let packages = if selection.packages.selection().is_default() {
+        crate::workspace::PackageSelection {
+            packages: ws
+                .members
+                .iter()
+                .filter(|m| m.selected)
+                .map(|m| m.name.clone())
+                .collect(),
+            ..Default::default()
+        }
+    } else {
+        selection.packages.selection()
+    };
+    side_ws.select(&packages, true)?;
+    if global.verbose > 0 {
+        eprintln!("{label} is checked out in {}", worktree.display());
+    }
+    Ok(SideWorkspace {
+        label,
+        ws: side_ws,
+        target: Some(
+            ws.target_dir
+                .join("cargo-perf")
+                .join(format!("{name}-target")),
+        ),
+    })
+}
+
+/// Builds the binaries `needed` of one side and returns those it has.
+pub fn build_side(
+    global: &GlobalOpts,
+    side: &SideWorkspace,
+    needed: &BTreeSet<String>,
+    observer: &mut dyn Observer,
+) -> Result<BTreeMap<String, PathBuf>> {
+    let have: BTreeSet<String> = needed
+        .iter()
+        .filter(|b| side.ws.bins.contains_key(*b))
+        .cloned()
+        .collect();
+    let build = Build::of(global, side.target.as_deref(), Some(&side.label));
+    if !have.is_empty() {
+        let names: Vec<&str> = have.iter().map(String::as_str).collect();
+        build.announce(&format!("the binaries {}", names.join(", ")), observer);
+    }
+    let built = side
+        .ws
+        .build_bins(&have, build.opts)
+        .with_context(|| format!("building {}", side.label))?;
+    if global.verbose > 0 {
+        for (name, exe) in &built {
+            eprintln!("{name} of {}: {}", side.label, exe.display());
+        }
+    }
+    Ok(built)
+}
+
+/// The criterion workloads of one side, selected by `[criterion]`.
+pub fn side_benches(
+    global: &GlobalOpts,
+    config: &Config,
+    side: &SideWorkspace,
+    observer: &mut dyn Observer,
+) -> Result<Vec<Workload>> {
+    let build = Build::of(global, side.target.as_deref(), Some(&side.label));
+    discover_criterion(&side.ws, config, &build, observer)
+        .with_context(|| format!("the criterion benches of {}", side.label))
+}
+
+/// The bench targets of both sides, paired by package and target name.
+pub fn pair_benches(new: Vec<Workload>, base: Vec<Workload>) -> Vec<BenchGate> {
+    // Paired by package and target; named by the label in the workload's name (the target, or
+    // `package::target` where two packages have a target of that name).
+    let key = |w: &Workload| {
+        let label = w
+            .criterion()
+            .and_then(|c| {
+                w.name
+                    .strip_prefix(crate::discover::CRITERION_PREFIX)?
+                    .strip_suffix(&format!("/{}", c.full_id))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let package = w.criterion().map(|c| c.package.clone()).unwrap_or_default();
+        (package, label)
+    };
+    let mut gates: Vec<((String, String), BenchGate)> = Vec::new();
+    for w in new {
+        let k = key(&w);
+        match gates.iter_mut().find(|(gk, _)| *gk == k) {
+            Some((_, g)) => g.workloads.push(w),
+            None => gates.push((
+                k.clone(),
+                BenchGate {
+                    target: k.1,
+                    workloads: vec![w],
+                    base: None,
+                    base_ids: Vec::new(),
+                },
+            )),
+        }
+    }
+    for w in base {
+        let k = key(&w);
+        let crate::discover::Kind::Criterion(c) = w.kind else {
+            continue;
+        };
+        let i = match gates.iter().position(|(gk, _)| *gk == k) {
+            Some(i) => i,
+            None => {
+                gates.push((
+                    k.clone(),
+                    BenchGate {
+                        target: k.1,
+                        workloads: Vec::new(),
+                        base: None,
+                        base_ids: Vec::new(),
+                    },
+                ));
+                gates.len() - 1
+            }
+        };
+        let g = &mut gates[i].1;
+        g.base = Some((c.exe, w.cwd));
+        g.base_ids.push(c.full_id);
+    }
+    gates.into_iter().map(|(_, g)| g).collect()
+}

@@ -1,0 +1,12 @@
+//! The shared vocabulary: samples and failures, throughput, size classes, metrics and statuses,
+//! durations and sizes and their formatting. The bottom of the crate: it imports nothing of the
+//! crate but errors, and every other module may use it.
+
+mod kinds;
+mod sample;
+mod throughput;
+pub mod units;
+
+pub use kinds::{Class, Metric, Status};
+pub use sample::{Failure, Sample};
+pub use throughput::{Throughput, ThroughputUnit};
