@@ -113,6 +113,7 @@ impl<'a> Build<'a> {
                 quiet: global.quiet,
                 show_command: (global.verbose > 0).then_some(show_command as fn(&str, &Path)),
                 target_dir,
+                remap_root: None,
             },
             side,
         }

@@ -190,10 +190,12 @@ pub fn lock_waiting(path: &Path, what: &str) -> Result<std::fs::File> {
     Ok(lock)
 }
 
-/// A side's workspace, and the target dir its builds go to (`None`: the workspace's own).
+/// A side's workspace, the target dir its builds go to, and the root of its sources.
 pub struct SideWorkspace {
     ws: Workspace,
-    target: Option<PathBuf>,
+    target: PathBuf,
+    /// The repository's root on this side (the working tree, or the revision's worktree).
+    source_root: PathBuf,
     /// `the base revision abc1234`, `the candidate (working tree)`.
     label: String,
 }
@@ -210,10 +212,18 @@ pub fn side_workspace(
     name: &str,
     selection: &Selection,
 ) -> Result<SideWorkspace> {
+    // Both sides build into target dirs of their own, with their sources remapped to one
+    // fixed path: two builds of the same sources are then the same binary, wherever the
+    // sources are (and the candidate's remapped build does not replace your usual one).
+    let target = ws
+        .target_dir
+        .join("cargo-perf")
+        .join(format!("{name}-target"));
     let Side::Commit(commit) = side else {
         return Ok(SideWorkspace {
             ws: ws.clone(),
-            target: None,
+            target,
+            source_root: workdir.to_owned(),
             label: format!("the {name} (working tree)"),
         });
     };
@@ -256,12 +266,16 @@ pub fn side_workspace(
     Ok(SideWorkspace {
         label,
         ws: side_ws,
-        target: Some(
-            ws.target_dir
-                .join("cargo-perf")
-                .join(format!("{name}-target")),
-        ),
+        target,
+        source_root: worktree,
     })
+}
+
+/// How a side is built: into its own target dir, its sources remapped.
+fn side_build<'a>(global: &GlobalOpts, side: &'a SideWorkspace) -> Build<'a> {
+    let mut build = Build::of(global, Some(&side.target), Some(&side.label));
+    build.opts.remap_root = Some(&side.source_root);
+    build
 }
 
 /// Builds the binaries `needed` of one side and returns those it has.
@@ -276,7 +290,7 @@ pub fn build_side(
         .filter(|b| side.ws.bins.contains_key(*b))
         .cloned()
         .collect();
-    let build = Build::of(global, side.target.as_deref(), Some(&side.label));
+    let build = side_build(global, side);
     if !have.is_empty() {
         let names: Vec<&str> = have.iter().map(String::as_str).collect();
         build.announce(&format!("the binaries {}", names.join(", ")), observer);
@@ -300,7 +314,7 @@ pub fn side_benches(
     side: &SideWorkspace,
     observer: &mut dyn Observer,
 ) -> Result<Vec<Workload>> {
-    let build = Build::of(global, side.target.as_deref(), Some(&side.label));
+    let build = side_build(global, side);
     discover_criterion(&side.ws, config, &build, observer)
         .with_context(|| format!("the criterion benches of {}", side.label))
 }

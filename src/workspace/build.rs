@@ -20,7 +20,17 @@ pub struct BuildOptions<'a> {
     pub show_command: Option<fn(&str, &Path)>,
     /// Build into this target dir instead of the workspace's own.
     pub target_dir: Option<&'a Path>,
+    /// The folder the side's sources are in (its repository's root), to build as if it were
+    /// at a fixed path (`--remap-path-prefix`, added to the side's own `build.rustflags`).
+    /// Paths end up in a binary's panic messages and debug information, so two builds of the
+    /// same sources in different folders differ in layout, and so in speed; remapped, they are
+    /// identical.
+    pub remap_root: Option<&'a Path>,
 }
+
+/// The fixed paths a side's sources and target dir are remapped to.
+pub const REMAPPED_SOURCE: &str = "/cargo-perf/src";
+pub const REMAPPED_TARGET: &str = "/cargo-perf/target";
 
 /// Executables by target name; bench executables by (package id, target name).
 pub type BenchExes = BTreeMap<(String, String), PathBuf>;
@@ -115,6 +125,9 @@ impl Workspace {
         if let Some(dir) = opts.target_dir {
             cmd.arg("--target-dir").arg(dir);
         }
+        if let Some(config) = remap_config(opts) {
+            cmd.arg("--config").arg(config);
+        }
         if let Some(show) = opts.show_command {
             show(&shown(&cmd), &self.root);
         }
@@ -165,6 +178,31 @@ impl Workspace {
             None => Ok(built),
         }
     }
+}
+
+/// `build.rustflags=[...]` remapping the side's sources and target dir to fixed paths. Cargo
+/// joins arrays from `--config` with those of the config files, so the side's own rustflags
+/// stay. (`RUSTFLAGS` in the environment, or `target.<triple>.rustflags`, replace
+/// `build.rustflags`: then there is nothing to add to, and builds are not remapped.)
+fn remap_config(opts: BuildOptions) -> Option<String> {
+    let root = opts.remap_root?;
+    let mut flags = Vec::new();
+    for (from, to) in [
+        (Some(root), REMAPPED_SOURCE),
+        (opts.target_dir, REMAPPED_TARGET),
+    ] {
+        let Some(from) = from.and_then(Path::to_str) else {
+            continue;
+        };
+        // rustc splits FROM=TO at an `=`: a path holding one cannot be remapped.
+        if from.contains('=') {
+            continue;
+        }
+        flags.push(toml::Value::String(format!(
+            "--remap-path-prefix={from}={to}"
+        )));
+    }
+    (!flags.is_empty()).then(|| format!("build.rustflags={}", toml::Value::Array(flags)))
 }
 
 /// A command line as a person would type it.

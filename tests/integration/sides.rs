@@ -177,3 +177,41 @@ fn a_candidate_that_becomes_a_workspace_is_gated_and_each_side_reads_its_own_env
         "{base} base and {candidate} candidate runs"
     );
 }
+
+#[test]
+fn both_sides_of_a_change_that_leaves_the_code_alone_are_the_same_binary() {
+    let _turn = crate::common::measuring();
+    let root = tempfile::tempdir().unwrap();
+    let log = root.path().join("runs.log");
+    let repo = spin_repo(root.path(), &log);
+    // Debug information holds the folder the sources were built in, as base64's benches do.
+    let manifest = std::fs::read_to_string(repo.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        repo.join("Cargo.toml"),
+        format!("{manifest}\n[profile.release]\ndebug = true\n"),
+    )
+    .unwrap();
+    init_and_commit(&repo, "spin");
+    std::fs::write(repo.join("NOTES.md"), "docs only\n").unwrap();
+    commit_all(&repo, "docs");
+    let (code, _, err) = check(&repo);
+    assert_eq!(code, 0, "{err}");
+    // `-v` names each side's binary. The sources are in different folders (the working tree,
+    // and the base's worktree in the cache), which would end up in the binaries (panic
+    // messages, debug information) and move their code: built remapped, they are one binary.
+    let path_of = |side: &str| -> std::path::PathBuf {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("spin of the ") && l.contains(side))
+            .unwrap_or_else(|| panic!("no binary of {side} in {err}"));
+        line.rsplit_once(": ").unwrap().1.into()
+    };
+    let (base, candidate) = (path_of("base"), path_of("candidate"));
+    assert_ne!(base, candidate);
+    assert!(
+        std::fs::read(&base).unwrap() == std::fs::read(&candidate).unwrap(),
+        "{} and {} differ",
+        base.display(),
+        candidate.display()
+    );
+}
