@@ -359,3 +359,53 @@ fn import_turns_saved_criterion_results_into_a_record() {
     assert_eq!(sort["summary"]["throughput"]["unit"], "elements");
     assert_eq!(sort["criterion"]["iters"].as_array().unwrap().len(), 10);
 }
+
+#[test]
+fn sampling_flags_apply_to_criterion_benchmarks_or_say_what_to_set() {
+    let _turn = measuring();
+    let dir = demo(Some(QUICK));
+    // --max-runs bounds criterion's sample count, --time-cap is its measurement time.
+    let a = in_demo(
+        dir.path(),
+        &[
+            "run",
+            "criterion:demo/fib",
+            "--max-runs",
+            "12",
+            "--min-runs",
+            "11",
+            "--time-cap",
+            "200ms",
+            "--message-format",
+            "json",
+        ],
+    )
+    .assert()
+    .success();
+    let (results, _) = json_results(&a);
+    let fib = result(&results, "criterion:demo/fib 15");
+    // QUICK asks for 10 samples; --min-runs 11 raises it, within --max-runs 12.
+    assert_eq!(fib["n"], 11, "{fib}");
+    // Fewer than criterion takes is refused, before anything is measured.
+    let a = in_demo(
+        dir.path(),
+        &["run", "criterion:demo/fib", "--max-runs", "5"],
+    )
+    .assert()
+    .code(2);
+    let err = stderr(&a);
+    assert!(
+        err.contains("--max-runs 5 would give criterion benchmarks 5 samples")
+            && err.contains("criterion takes at least 10"),
+        "{err}"
+    );
+    // --warmup counts runs: a note says what criterion's warm-up is set with.
+    let a = in_demo(dir.path(), &["run", "criterion:demo/fib", "--warmup", "3"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains("--warmup counts runs of command workloads; criterion benchmarks warm up for a time, `[criterion] warm_up_time`"),
+        "{}",
+        stderr(&a)
+    );
+}
