@@ -208,6 +208,14 @@ fn both_sides_of_a_change_that_leaves_the_code_alone_are_the_same_binary() {
     };
     let (base, candidate) = (path_of("base"), path_of("candidate"));
     assert_ne!(base, candidate);
+    // Run from paths of one length, so that their stacks start alike.
+    assert_eq!(
+        base.as_os_str().len(),
+        candidate.as_os_str().len(),
+        "{} and {}",
+        base.display(),
+        candidate.display()
+    );
     assert!(
         std::fs::read(&base).unwrap() == std::fs::read(&candidate).unwrap(),
         "{} and {} differ",
