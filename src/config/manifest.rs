@@ -29,6 +29,8 @@ pub struct RawManifest {
     pub store: RawStore,
     #[serde(default)]
     pub criterion: RawCriterion,
+    #[serde(default, rename = "load")]
+    pub loads: Vec<Spanned<super::load::RawLoad>>,
 }
 
 /// `[criterion]`: which criterion benchmarks become workloads, and how they are measured.

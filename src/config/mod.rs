@@ -1,10 +1,15 @@
 //! `perf.toml` and defaults, resolved once into a validated [`Config`].
 
 mod criterion;
+mod load;
 mod manifest;
 mod resolve;
 
 pub use criterion::CriterionConfig;
+pub use load::{
+    Level, LoadMetric, LoadSpec, LoadTarget, Op, Profile, RequestSpec, StagePlan, ThresholdSpec,
+    describe as describe_load, format_metric,
+};
 pub use manifest::{ClassSpec, CommandLine, nearest};
 pub use resolve::{
     ClassBudgets, Config, DEFAULT_THRESHOLD, Sampling, SamplingOverrides, Thresholds, WorkloadSpec,

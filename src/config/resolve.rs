@@ -145,6 +145,8 @@ pub struct Config {
     pub sampling: Sampling,
     /// `[defaults] threshold`, or the built-in one.
     pub threshold: f64,
+    /// `[[load]]`: workloads that drive a service or a command under concurrency.
+    pub loads: Vec<super::load::LoadSpec>,
 }
 
 /// Sampling settings given on the command line; they override `perf.toml`.
@@ -284,8 +286,26 @@ pub fn resolve_text(
             name: w.name,
         });
     }
+    let mut loads = Vec::with_capacity(raw.loads.len());
+    for spanned in raw.loads {
+        let load = super::load::resolve_load(path, text, spanned)?;
+        if workloads.iter().any(|w| w.name == load.name)
+            || loads
+                .iter()
+                .any(|l: &super::load::LoadSpec| l.name == load.name)
+        {
+            return Err(ConfigError::Workload {
+                path: path.to_owned(),
+                line: load.line,
+                workload: load.name.clone(),
+                message: "another workload has this name; give each its own".into(),
+            });
+        }
+        loads.push(load);
+    }
     let hash = crate::fnv::fnv1a(text.as_bytes());
     Ok(Config {
+        loads,
         path: path.to_owned(),
         root: root.to_owned(),
         budgets,
@@ -310,6 +330,7 @@ pub fn absent(path: &Path, root: &Path, overrides: &SamplingOverrides) -> Config
         criterion: CriterionConfig::default(),
         sampling: overrides.to_complete(&Sampling::default()),
         threshold: DEFAULT_THRESHOLD,
+        loads: Vec::new(),
     }
 }
 

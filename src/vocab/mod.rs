@@ -3,6 +3,7 @@
 //! crate but errors, and every other module may use it.
 
 mod kinds;
+pub mod load;
 mod sample;
 mod throughput;
 pub mod units;
