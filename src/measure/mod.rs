@@ -4,6 +4,7 @@ pub mod criterion;
 pub mod criterion_output;
 mod fake;
 mod interleave;
+pub mod load;
 mod pipes;
 mod process;
 mod runner;
