@@ -13,7 +13,7 @@ use crate::discover::Workload;
 use crate::errors::exit_codes;
 use crate::measure::criterion::CriterionSettings;
 use crate::measure::{FakeRunner, ProcessRunner, Runner};
-use crate::pipeline::{Both, run_all, run_criterion};
+use crate::pipeline::{Both, run_all, run_criterion, run_loads};
 use crate::report::{Human, Json, ListOutput, Progress, ProgressMode, RunOutput, Stream};
 use crate::services::load::{Build, build_bins, load, select};
 use crate::services::save::{new_record, prepare_save, store_record};
@@ -101,6 +101,16 @@ fn measure(
         }
     }
     let run_id = format!("{:016x}", fastrand::u64(..));
+    let (loads, workloads): (Vec<Workload>, Vec<Workload>) =
+        workloads.into_iter().partition(|w| w.load().is_some());
+    if !loads.is_empty() && target.is_some() {
+        let names: Vec<&str> = loads.iter().map(|w| w.name.as_str()).collect();
+        bail!(
+            "load workloads cannot be stored in a record yet ({}); run them without --save (or \
+             `record`), or leave them out with a filter",
+            names.join(", ")
+        );
+    }
     let (benches, commands): (Vec<Workload>, Vec<Workload>) =
         workloads.into_iter().partition(|w| w.criterion().is_some());
     // Checked before anything is measured: a sampling flag criterion cannot follow stops here.
@@ -126,13 +136,18 @@ fn measure(
             &mut observer,
         )?);
     }
+    let steps = results.len();
+    let total = steps + loads.len();
+    let load_results = run_loads(loads, steps, total, &mut observer)?;
     stream.error?;
-    let code = if results.iter().all(|r| r.status() == Status::Passed) {
+    let code = if results.iter().all(|r| r.status() == Status::Passed)
+        && load_results.iter().all(|r| r.status() == Status::Passed)
+    {
         exit_codes::OK
     } else {
         exit_codes::GATE_FAILED
     };
-    output.run(&results, code, out)?;
+    output.run(&results, &load_results, code, out)?;
 
     if let Some(target) = target {
         let record = new_record(&config, &target, &results, run_id);

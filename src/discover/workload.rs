@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::classify::{classify, measure_folder};
 use super::placeholders::{FixtureVars, bins_in, fill, fixture_name};
-use crate::config::{ClassSpec, Config, Sampling, Thresholds, WorkloadSpec, nearest};
+use crate::config::{
+    ClassSpec, Config, LoadSpec, LoadTarget, Sampling, Thresholds, WorkloadSpec, nearest,
+};
 use crate::errors::ConfigError;
 use crate::vocab::Class;
 
@@ -34,6 +36,16 @@ pub enum Kind {
     /// One benchmark id of a criterion bench target: gated on change only, with no class,
     /// budget or timeout of its own.
     Criterion(CriterionBench),
+    /// A service or command driven under concurrency through a profile, declared as
+    /// `[[load]]`.
+    Load(Box<LoadWorkload>),
+}
+
+/// A load workload: its resolved `[[load]]` (with `{bin:NAME}` filled in once built).
+#[derive(Debug, Clone)]
+pub struct LoadWorkload {
+    pub spec: LoadSpec,
+    pub bins: BTreeSet<String>,
 }
 
 /// A command workload: a process with a size class, a duration budget and a timeout.
@@ -60,14 +72,29 @@ impl Workload {
     pub fn command(&self) -> Option<&Command> {
         match &self.kind {
             Kind::Command(c) => Some(c),
-            Kind::Criterion(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The profile and target of a load workload.
+    pub fn load(&self) -> Option<&LoadWorkload> {
+        match &self.kind {
+            Kind::Load(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn load_mut(&mut self) -> Option<&mut LoadWorkload> {
+        match &mut self.kind {
+            Kind::Load(l) => Some(l),
+            _ => None,
         }
     }
 
     pub fn command_mut(&mut self) -> Option<&mut Command> {
         match &mut self.kind {
             Kind::Command(c) => Some(c),
-            Kind::Criterion(_) => None,
+            _ => None,
         }
     }
 
@@ -75,13 +102,16 @@ impl Workload {
     pub fn criterion(&self) -> Option<&CriterionBench> {
         match &self.kind {
             Kind::Criterion(c) => Some(c),
-            Kind::Command(_) => None,
+            _ => None,
         }
     }
 
     /// The workspace binaries it needs built (none for a criterion benchmark).
     pub fn bins(&self) -> impl Iterator<Item = &String> {
-        self.command().into_iter().flat_map(|c| c.bins.iter())
+        self.command()
+            .into_iter()
+            .flat_map(|c| c.bins.iter())
+            .chain(self.load().into_iter().flat_map(|l| l.bins.iter()))
     }
 
     /// A command workload known only by its name, class and budget: read back from a record.
@@ -175,7 +205,106 @@ pub fn discover(
             out.push(w);
         }
     }
+    for spec in &config.loads {
+        let w =
+            expand_load(config, spec, workspace_bins).map_err(|message| ConfigError::Workload {
+                path: config.path.clone(),
+                line: spec.line,
+                workload: spec.name.clone(),
+                message,
+            })?;
+        out.push(w);
+    }
     Ok(out)
+}
+
+/// A `[[load]]` as a workload: `{workspace}` filled, `{bin:NAME}` checked, the program found.
+fn expand_load(
+    config: &Config,
+    spec: &LoadSpec,
+    workspace_bins: &BTreeSet<String>,
+) -> Result<Workload, String> {
+    let vars = FixtureVars {
+        path: None,
+        workspace: &config.root,
+    };
+    let mut spec = spec.clone();
+    for arg in spec.target.argv_mut() {
+        *arg = fill(arg, &vars)?;
+    }
+    for value in spec.env.values_mut() {
+        *value = fill(value, &vars)?;
+    }
+    let cwd = match &spec.cwd {
+        Some(c) => config.root.join(fill(c, &vars)?),
+        None => config.root.clone(),
+    };
+    if !cwd.is_dir() {
+        return Err(format!(
+            "`cwd` {} is not a folder; create it or fix the path (relative paths start at the \
+             workspace root)",
+            cwd.display()
+        ));
+    }
+    let env: Vec<(String, String)> = spec
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let bins = check_bins(
+        spec.target.argv().iter().chain(spec.env.values()),
+        workspace_bins,
+    )?;
+    let program = &spec.target.argv()[0];
+    if bins_in(program).is_empty() {
+        check_program(program, &cwd, &env)?;
+    }
+    if let LoadTarget::Service { argv, .. } = &spec.target
+        && !argv
+            .iter()
+            .chain(spec.env.values())
+            .any(|a| a.contains("{port}"))
+    {
+        return Err(
+            "the service's `command` (and `env`) never uses `{port}`; pass it the port to \
+             listen on, such as [\"{bin:server}\", \"--port\", \"{port}\"]: the tool picks a free \
+             loopback port for every run"
+                .into(),
+        );
+    }
+    Ok(Workload {
+        name: spec.name.clone(),
+        threshold: config.threshold,
+        sampling: config.sampling,
+        cwd,
+        kind: Kind::Load(Box::new(LoadWorkload { spec, bins })),
+    })
+}
+
+/// The names of `{bin:NAME}` in `texts`, each a binary target of the workspace.
+fn check_bins<'a>(
+    texts: impl Iterator<Item = &'a String>,
+    workspace_bins: &BTreeSet<String>,
+) -> Result<BTreeSet<String>, String> {
+    let mut bins = BTreeSet::new();
+    for name in texts.flat_map(|a| bins_in(a)) {
+        if !workspace_bins.contains(&name) {
+            let hint = nearest(&name, workspace_bins.iter().map(String::as_str))
+                .map(|n| format!("did you mean `{{bin:{n}}}`? "))
+                .unwrap_or_default();
+            let list = if workspace_bins.is_empty() {
+                "the workspace has none".to_string()
+            } else {
+                let names: Vec<_> = workspace_bins.iter().map(|b| format!("`{b}`")).collect();
+                format!("they are: {}", names.join(", "))
+            };
+            return Err(format!(
+                "`{{bin:{name}}}` is not a binary target of the workspace; {hint}{list}"
+            ));
+        }
+        bins.insert(name);
+    }
+    Ok(bins)
 }
 
 fn expand_glob(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
@@ -234,28 +363,10 @@ fn expand_one(
         ));
     }
 
-    let mut bins = BTreeSet::new();
-    for name in argv
-        .iter()
-        .chain(env.iter().map(|(_, v)| v))
-        .flat_map(|a| bins_in(a))
-    {
-        if !workspace_bins.contains(&name) {
-            let hint = nearest(&name, workspace_bins.iter().map(String::as_str))
-                .map(|n| format!("did you mean `{{bin:{n}}}`? "))
-                .unwrap_or_default();
-            let list = if workspace_bins.is_empty() {
-                "the workspace has none".to_string()
-            } else {
-                let names: Vec<_> = workspace_bins.iter().map(|b| format!("`{b}`")).collect();
-                format!("they are: {}", names.join(", "))
-            };
-            return Err(format!(
-                "`{{bin:{name}}}` is not a binary target of the workspace; {hint}{list}"
-            ));
-        }
-        bins.insert(name);
-    }
+    let bins = check_bins(
+        argv.iter().chain(env.iter().map(|(_, v)| v)),
+        workspace_bins,
+    )?;
     if bins_in(&argv[0]).is_empty() {
         check_program(&argv[0], &cwd, &env)?;
     }

@@ -3,10 +3,12 @@
 
 mod commands;
 mod criterion;
+mod load;
 mod observe;
 mod result;
 
 pub use commands::run_all;
 pub use criterion::{no_samples, run_criterion};
+pub use load::{LoadResult, live_line, problems, run_loads};
 pub use observe::{Both, Observer, Unit};
 pub use result::{WorkloadResult, evaluate, evaluate_criterion};

@@ -1,6 +1,7 @@
 //! What measuring and judging report as they go. The progress bar, the lines in CI logs and the
 //! streaming JSON output implement this; nothing below the outputs prints.
 
+use super::load::LoadResult;
 use super::result::WorkloadResult;
 
 /// What the units of a step are, for a progress bar.
@@ -12,6 +13,8 @@ pub enum Unit {
     Benchmarks,
     /// Rounds of base and candidate in the gate.
     Rounds,
+    /// Seconds of a load workload's profile.
+    Seconds,
 }
 
 impl Unit {
@@ -20,6 +23,7 @@ impl Unit {
             Unit::Runs => "runs",
             Unit::Benchmarks => "benchmarks",
             Unit::Rounds => "rounds",
+            Unit::Seconds => "s",
         }
     }
 }
@@ -72,6 +76,11 @@ pub trait Observer {
     ) {
         let _ = (result, index, total, own_step);
     }
+
+    /// A load workload of `run` has its result.
+    fn load_finished(&mut self, result: &LoadResult) {
+        let _ = result;
+    }
 }
 
 /// Both observers see every event: progress on standard error and a stream on standard output.
@@ -122,5 +131,10 @@ impl Observer for Both<'_, '_> {
     ) {
         self.0.workload_finished(result, index, total, own_step);
         self.1.workload_finished(result, index, total, own_step);
+    }
+
+    fn load_finished(&mut self, result: &LoadResult) {
+        self.0.load_finished(result);
+        self.1.load_finished(result);
     }
 }

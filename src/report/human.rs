@@ -47,6 +47,15 @@ impl super::ListOutput for Human {
                     "-".into(),
                     t(&format!("[[bench]] {} ({})", c.target, c.package)),
                 ],
+                Kind::Load(l) => [
+                    t(&w.name),
+                    "load".into(),
+                    "-".into(),
+                    t(&crate::config::describe_load(&l.spec)),
+                    "-".into(),
+                    "-".into(),
+                    format!("{}:{}", crate::config::MANIFEST_NAME, l.spec.line),
+                ],
             });
         }
         let mut table = b.build();
@@ -61,7 +70,36 @@ impl super::ListOutput for Human {
 }
 
 impl super::RunOutput for Human {
-    fn run(&self, results: &[WorkloadResult], _: i32, out: &mut dyn Write) -> io::Result<()> {
+    fn run(
+        &self,
+        results: &[WorkloadResult],
+        loads: &[crate::pipeline::LoadResult],
+        _: i32,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if !results.is_empty() {
+            run_table(results, out)?;
+        }
+        for l in loads {
+            super::load::render(l, out)?;
+        }
+        let (load_passed, load_failed) = super::load::counts(loads);
+        let count = |s| results.iter().filter(|r| r.status() == s).count();
+        writeln!(
+            out,
+            "{}{}: {} passed, {} over budget, {} failed",
+            if loads.is_empty() { "" } else { "\n" },
+            crate::vocab::units::plural(results.len() + loads.len(), "workload"),
+            count(Status::Passed) + load_passed,
+            count(Status::OverBudget),
+            count(Status::Failed) + load_failed
+        )
+    }
+}
+
+/// The table of command and criterion workloads of a run, and the details of failures.
+fn run_table(results: &[WorkloadResult], out: &mut dyn Write) -> io::Result<()> {
+    {
         let mut b = Builder::default();
         let with_throughput = results
             .iter()
@@ -110,16 +148,7 @@ impl super::RunOutput for Human {
         for r in results {
             details(r, out)?;
         }
-        notes(results, out)?;
-        let count = |s| results.iter().filter(|r| r.status() == s).count();
-        writeln!(
-            out,
-            "{}: {} passed, {} over budget, {} failed",
-            crate::vocab::units::plural(results.len(), "workload"),
-            count(Status::Passed),
-            count(Status::OverBudget),
-            count(Status::Failed)
-        )
+        notes(results, out)
     }
 }
 
@@ -202,6 +231,7 @@ fn details(r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {
                 )
             )?,
             Kind::Command(c) => writeln!(out, "  command: {}", t(&c.argv.join(" ")))?,
+            Kind::Load(l) => writeln!(out, "  command: {}", t(&l.spec.target.argv().join(" ")))?,
         }
         if !f.stderr_tail.is_empty() {
             writeln!(out, "  last lines of stderr:")?;

@@ -37,6 +37,91 @@ struct WorkloadInfo<'a> {
     /// For criterion benchmarks: which one.
     #[serde(skip_serializing_if = "Option::is_none")]
     criterion: Option<CriterionInfo<'a>>,
+    /// For load workloads: the profile, its stages, requests and thresholds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load: Option<LoadInfo<'a>>,
+}
+
+#[derive(Serialize)]
+struct LoadInfo<'a> {
+    profile: &'static str,
+    model: &'static str,
+    /// `service` or `command`.
+    target: &'static str,
+    planned_ns: u64,
+    max_in_flight: usize,
+    timeout_ns: u64,
+    stages: Vec<StageInfo<'a>>,
+    requests: Vec<RequestInfo<'a>>,
+    thresholds: Vec<ThresholdInfo<'a>>,
+}
+
+#[derive(Serialize)]
+struct StageInfo<'a> {
+    name: &'a str,
+    duration_ns: u64,
+    from: f64,
+    to: f64,
+}
+
+#[derive(Serialize)]
+struct RequestInfo<'a> {
+    name: &'a str,
+    method: &'a str,
+    path: &'a str,
+    weight: u32,
+}
+
+#[derive(Serialize)]
+struct ThresholdInfo<'a> {
+    expr: &'a str,
+    level: &'static str,
+    stage: Option<&'a str>,
+    abort_on_fail: bool,
+}
+
+fn load_info(spec: &crate::config::LoadSpec) -> LoadInfo<'_> {
+    LoadInfo {
+        profile: spec.profile.as_str(),
+        model: if spec.open { "open" } else { "closed" },
+        target: match spec.target {
+            crate::config::LoadTarget::Service { .. } => "service",
+            crate::config::LoadTarget::Command { .. } => "command",
+        },
+        planned_ns: spec.planned().as_nanos() as u64,
+        max_in_flight: spec.max_in_flight,
+        timeout_ns: spec.timeout.as_nanos() as u64,
+        stages: spec
+            .stages
+            .iter()
+            .map(|s| StageInfo {
+                name: &s.name,
+                duration_ns: s.duration.as_nanos() as u64,
+                from: s.from,
+                to: s.to,
+            })
+            .collect(),
+        requests: spec
+            .requests
+            .iter()
+            .map(|r| RequestInfo {
+                name: &r.name,
+                method: &r.method,
+                path: &r.path,
+                weight: r.weight,
+            })
+            .collect(),
+        thresholds: spec
+            .thresholds
+            .iter()
+            .map(|t| ThresholdInfo {
+                expr: &t.expr,
+                level: t.level.as_str(),
+                stage: t.stage.as_deref(),
+                abort_on_fail: t.abort_on_fail,
+            })
+            .collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -85,6 +170,7 @@ fn info(w: &Workload) -> WorkloadInfo<'_> {
             sampling: &w.sampling,
             thresholds: (&c.thresholds).into(),
             criterion: None,
+            load: None,
         },
         // A criterion benchmark has no class, budget, timeout, argv or line of its own; the
         // fields stay, with the values documented in docs/json.md, so that every workload
@@ -108,8 +194,38 @@ fn info(w: &Workload) -> WorkloadInfo<'_> {
                 full_id: &c.full_id,
                 group: &c.group,
             }),
+            load: None,
+        },
+        Kind::Load(l) => WorkloadInfo {
+            name: &w.name,
+            kind: "load",
+            class: Class::Small,
+            class_reason: Cow::Borrowed("load workload"),
+            fixture: None,
+            argv: l.spec.target.argv(),
+            cwd: &w.cwd,
+            budget_ns: 0,
+            timeout_ns: l.spec.timeout.as_nanos() as u64,
+            declared_line: l.spec.line,
+            sampling: &w.sampling,
+            thresholds: (&Thresholds::default()).into(),
+            criterion: None,
+            load: Some(load_info(&l.spec)),
         },
     }
+}
+
+#[derive(Serialize)]
+struct LoadFinished<'a> {
+    reason: &'static str,
+    schema: u32,
+    #[serde(rename = "workload")]
+    info: WorkloadInfo<'a>,
+    status: Status,
+    failure: Option<&'a str>,
+    /// What failed the profile beyond its thresholds (no recovery, memory growth, an abort).
+    problems: Vec<String>,
+    report: Option<&'a crate::vocab::load::LoadReport>,
 }
 
 #[derive(Serialize)]
@@ -307,19 +423,43 @@ impl super::RunOutput for Json {
         out.flush()
     }
 
+    fn load(&self, r: &crate::pipeline::LoadResult, out: &mut dyn Write) -> io::Result<()> {
+        line(
+            out,
+            &LoadFinished {
+                reason: "load-finished",
+                schema: JSON_SCHEMA_VERSION,
+                info: info(&r.workload),
+                status: r.status(),
+                failure: r.failure.as_deref(),
+                problems: r
+                    .report
+                    .as_ref()
+                    .map(crate::pipeline::problems)
+                    .unwrap_or_default(),
+                report: r.report.as_ref(),
+            },
+        )?;
+        out.flush()
+    }
+
     fn run(
         &self,
         results: &[WorkloadResult],
+        loads: &[crate::pipeline::LoadResult],
         exit_code: i32,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        let count = |s| results.iter().filter(|r| r.status() == s).count();
+        let count = |s| {
+            results.iter().filter(|r| r.status() == s).count()
+                + loads.iter().filter(|r| r.status() == s).count()
+        };
         line(
             out,
             &RunFinished {
                 reason: "run-finished",
                 schema: JSON_SCHEMA_VERSION,
-                workloads: results.len(),
+                workloads: results.len() + loads.len(),
                 passed: count(Status::Passed),
                 over_budget: count(Status::OverBudget),
                 failed: count(Status::Failed),

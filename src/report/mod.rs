@@ -6,6 +6,7 @@ pub mod escape;
 mod human;
 mod json;
 mod junit;
+mod load;
 mod markdown;
 mod progress;
 pub mod release;
@@ -37,9 +38,15 @@ pub trait RunOutput {
         let _ = (result, out);
         Ok(())
     }
+    /// A load workload's result, as it finishes.
+    fn load(&self, result: &crate::pipeline::LoadResult, out: &mut dyn Write) -> io::Result<()> {
+        let _ = (result, out);
+        Ok(())
+    }
     fn run(
         &self,
         results: &[WorkloadResult],
+        loads: &[crate::pipeline::LoadResult],
         exit_code: i32,
         out: &mut dyn Write,
     ) -> io::Result<()>;
@@ -75,6 +82,12 @@ pub struct Stream<'a> {
 }
 
 impl crate::pipeline::Observer for Stream<'_> {
+    fn load_finished(&mut self, result: &crate::pipeline::LoadResult) {
+        if self.error.is_ok() {
+            self.error = self.output.load(result, self.out);
+        }
+    }
+
     fn workload_finished(&mut self, result: &WorkloadResult, _: usize, _: usize, _: bool) {
         if self.error.is_ok() {
             self.error = self.output.result(result, self.out);

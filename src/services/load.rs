@@ -251,6 +251,18 @@ pub fn build_bins(
         .build_bins(&needed, build.opts)
         .context("building the workspace binaries that perf.toml names with {bin:NAME}")?;
     for w in workloads {
+        if let Some(l) = w.load_mut() {
+            let spec = &mut l.spec;
+            for arg in spec
+                .target
+                .argv_mut()
+                .iter_mut()
+                .chain(spec.env.values_mut())
+            {
+                *arg = resolve_bins(arg, &built);
+            }
+            continue;
+        }
         let Some(c) = w.command_mut() else { continue };
         for arg in c.argv.iter_mut().chain(c.env.iter_mut().map(|(_, v)| v)) {
             *arg = resolve_bins(arg, &built);

@@ -78,6 +78,17 @@ pub fn measure_sides(
             );
         }
     }
+    // Load workloads are driven by `run`; the gate compares commands and benchmarks.
+    let (loads, workloads): (Vec<Workload>, Vec<Workload>) =
+        workloads.into_iter().partition(|w| w.load().is_some());
+    if !loads.is_empty() && !global.quiet {
+        let names: Vec<&str> = loads.iter().map(|w| w.name.as_str()).collect();
+        eprintln!(
+            "note: the gate does not compare load workloads yet; leaving out {} (`cargo perf \
+             run NAME` drives one and applies its thresholds)",
+            names.join(", ")
+        );
+    }
     let build_started = Instant::now();
     let needed: BTreeSet<String> = workloads.iter().flat_map(|w| w.bins().cloned()).collect();
     let new_side = side_workspace(

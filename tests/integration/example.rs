@@ -45,7 +45,14 @@ fn list_classifies_the_three_projects() {
     assert_eq!(class("analyse/medium"), "medium");
     assert_eq!(class("analyse/large"), "large");
     assert_eq!(class("analyse-json/large"), "large");
-    assert_eq!(listed.len(), 7);
+    assert_eq!(listed.len(), 11);
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|l| l["workload"]["kind"] == "load")
+            .count(),
+        4
+    );
 }
 
 #[test]
@@ -277,4 +284,46 @@ fn check_against_a_base_that_does_not_build_exits_2_with_cargos_error() {
         err.contains("error: expected one of"),
         "cargo's own error is shown: {err}"
     );
+}
+
+#[test]
+fn the_example_service_is_driven_by_its_load_workload() {
+    let _turn = measuring();
+    let dir = example();
+    let a = in_example(
+        dir.path(),
+        &["run", "serve/load", "--message-format", "json"],
+    )
+    .assert()
+    .success();
+    let stdout = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    let f: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["reason"] == "load-finished")
+        .unwrap_or_else(|| panic!("no load-finished line in {stdout}"));
+    let overall = &f["report"]["overall"];
+    // The ramp (0.5 s to 100/s) and the hold (5 s at 100/s): about 525 requests, each answered
+    // with the analysis of the project it named.
+    let requests = overall["requests"].as_u64().unwrap();
+    assert!((500..=550).contains(&requests), "{overall}");
+    assert_eq!(
+        overall["errors"]["status"],
+        serde_json::json!({}),
+        "{overall}"
+    );
+    let hold = &f["report"]["stages"][1];
+    let by_request = hold["requests"].as_object().unwrap();
+    let small = by_request["GET /analyse/small"]["requests"]
+        .as_u64()
+        .unwrap();
+    let medium = by_request["GET /analyse/medium"]["requests"]
+        .as_u64()
+        .unwrap();
+    // Weights 9 and 1.
+    assert!(small > 5 * medium, "{small} and {medium}");
+    // The medium project takes longer to analyse than the small one.
+    let p50 = |r: &str| by_request[r]["latency"]["p50"].as_u64().unwrap();
+    assert!(p50("GET /analyse/medium") > p50("GET /analyse/small"));
+    assert_eq!(f["status"], "passed", "{}", f["report"]["thresholds"]);
 }

@@ -10,6 +10,7 @@ mod gate;
 mod git;
 mod hostile;
 mod interrupt;
+mod load;
 mod mutation;
 mod report;
 mod runner;

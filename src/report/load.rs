@@ -1,0 +1,208 @@
+//! Load workloads for people: a table of stages, the requests when there are several, what the
+//! profile found, and the thresholds.
+
+use std::io::{self, Write};
+
+use tabled::builder::Builder;
+use tabled::settings::object::Columns;
+use tabled::settings::{Alignment, Style};
+
+use crate::pipeline::{LoadResult, problems};
+use crate::vocab::Status;
+use crate::vocab::load::{Figures, LoadReport, Recovery};
+use crate::vocab::units::{format_bytes, format_ns};
+
+use super::escape::terminal as t;
+
+fn errors_cell(f: &Figures) -> String {
+    if f.errors.total() == 0 {
+        return "0".into();
+    }
+    let mut kinds = Vec::new();
+    for (code, n) in &f.errors.status {
+        kinds.push(format!("{n}×{code}"));
+    }
+    for (what, n) in [
+        ("connect", f.errors.connect),
+        ("timeout", f.errors.timeout),
+        ("other", f.errors.other),
+    ] {
+        if n > 0 {
+            kinds.push(format!("{n} {what}"));
+        }
+    }
+    format!("{:.2}% ({})", 100.0 * f.error_rate(), kinds.join(", "))
+}
+
+fn row(name: &str, f: &Figures) -> Vec<String> {
+    let ns = |v: u64| {
+        if f.requests == 0 {
+            "-".into()
+        } else {
+            format_ns(v as f64)
+        }
+    };
+    vec![
+        t(name).into_owned(),
+        f.requests.to_string(),
+        format!("{:.1}", f.offered_rps),
+        format!("{:.1}", f.achieved_rps),
+        ns(f.latency.p50),
+        ns(f.latency.p90),
+        ns(f.latency.p95),
+        ns(f.latency.p99),
+        ns(f.latency.p999),
+        ns(f.latency.max),
+        errors_cell(f),
+        f.dropped.to_string(),
+        f.cpu_mean.map_or("-".into(), |c| format!("{c:.0}%")),
+        f.rss_max.map_or("-".into(), format_bytes),
+    ]
+}
+
+fn recovery_text(r: &Recovery) -> String {
+    match r.seconds {
+        Some(s) if r.recovered => format!(
+            "recovered after {s:.0} s (errors stopped and p95 back within {:.1}x of {})",
+            r.factor,
+            format_ns(r.baseline_p95 as f64)
+        ),
+        _ => format!(
+            "did NOT recover: errors went on or p95 stayed above {:.1}x of {}",
+            r.factor,
+            format_ns(r.baseline_p95 as f64)
+        ),
+    }
+}
+
+/// One load workload's section.
+pub fn render(result: &LoadResult, out: &mut dyn Write) -> io::Result<()> {
+    let name = t(&result.workload.name);
+    let Some(report) = &result.report else {
+        writeln!(out, "\n{name} (load) FAILED:")?;
+        for line in result.failure.as_deref().unwrap_or("").lines() {
+            writeln!(out, "  {}", t(line))?;
+        }
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "\n{name}: {} profile, {} model",
+        report.profile, report.model
+    )?;
+    table(report, out)?;
+    if let Some(s) = &report.stress {
+        match (s.breaking_point_rps, s.broke_at_rps) {
+            (Some(p), Some(b)) => writeln!(
+                out,
+                "  breaking point: {p:.0}/s (at {b:.0}/s broke: {})",
+                t(&s.broke.join(", "))
+            )?,
+            (Some(p), None) => writeln!(
+                out,
+                "  breaking point: not reached; every threshold held up to {p:.0}/s"
+            )?,
+            (None, _) => writeln!(
+                out,
+                "  breaking point: none; the first step already broke {}",
+                t(&s.broke.join(", "))
+            )?,
+        }
+        if let Some(r) = &s.recovery {
+            writeln!(out, "  recovery: {}", recovery_text(r))?;
+        }
+    }
+    if let Some(r) = &report.spike {
+        writeln!(out, "  recovery: {}", recovery_text(r))?;
+    }
+    if let Some(d) = &report.soak {
+        writeln!(
+            out,
+            "  drift per hour: p95 {}{}, RSS {}, open files {}",
+            if d.p95_per_hour < 0.0 { "-" } else { "+" },
+            format_ns(d.p95_per_hour.abs()),
+            d.rss_per_hour.map_or("-".into(), |r| format!(
+                "{}{}",
+                if r < 0.0 { "-" } else { "+" },
+                format_bytes(r.abs() as u64)
+            )),
+            d.fds_per_hour.map_or("-".into(), |f| format!("{f:+.1}"))
+        )?;
+        if d.memory_grows {
+            writeln!(
+                out,
+                "  memory grows without bound: RSS went from {} to {} at a steady pace",
+                d.rss_start.map_or("-".into(), format_bytes),
+                d.rss_end.map_or("-".into(), format_bytes)
+            )?;
+        }
+    }
+    for th in &report.thresholds {
+        writeln!(
+            out,
+            "  {} {} {}{}: {}",
+            if th.held { "ok  " } else { "FAIL" },
+            th.level,
+            t(&th.expr),
+            th.stage
+                .as_ref()
+                .map_or(String::new(), |s| format!(" (stage {})", t(s))),
+            th.actual
+        )?;
+    }
+    for w in &report.warnings {
+        writeln!(out, "  warning: {}", t(w))?;
+    }
+    for p in problems(report) {
+        writeln!(out, "  FAILED: {}", t(&p))?;
+    }
+    Ok(())
+}
+
+fn table(report: &LoadReport, out: &mut dyn Write) -> io::Result<()> {
+    let mut b = Builder::default();
+    b.push_record([
+        "stage",
+        "requests",
+        "offered/s",
+        "achieved/s",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "p99.9",
+        "max",
+        "errors",
+        "dropped",
+        "CPU",
+        "peak RSS",
+    ]);
+    for s in &report.stages {
+        b.push_record(row(&s.name, &s.figures));
+        if s.requests.len() > 1 {
+            for (name, f) in &s.requests {
+                b.push_record(row(&format!("  {name}"), f));
+            }
+        }
+    }
+    if report.stages.len() > 1 {
+        b.push_record(row("all", &report.overall));
+    }
+    let mut table = b.build();
+    table
+        .with(Style::sharp())
+        .modify(Columns::new(1..10), Alignment::right());
+    for line in table.to_string().lines() {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(())
+}
+
+/// How many load workloads passed and failed.
+pub fn counts(results: &[LoadResult]) -> (usize, usize) {
+    let passed = results
+        .iter()
+        .filter(|r| r.status() == Status::Passed)
+        .count();
+    (passed, results.len() - passed)
+}
