@@ -91,7 +91,12 @@ pub enum Command {
     #[command(
         after_help = "A workload is over budget when its p95 wall time exceeds its class \
                             budget or any run timed out, or when it breaks one of its thresholds.\n\n\
+                            Load workloads (`[[load]]` in perf.toml) start their service on a free \
+                            loopback port, drive it through their profile (load, stress, spike, \
+                            soak) with a progress line each second, and fail the run when a \
+                            critical threshold breaks; the sampling flags do not apply to them.\n\n\
                             Examples:\n  cargo perf run\n  cargo perf run analyse/large --min-runs 20\n  \
+                            cargo perf run serve/stress\n  \
                             cargo perf run --message-format json > results.jsonl"
     )]
     Run(RunArgs),

@@ -80,6 +80,18 @@ fn measure(
         select(&mut workloads, filter)?;
     }
     // Everything that could stop the record from being stored is checked before measuring.
+    if save.is_some() && workloads.iter().any(|w| w.load().is_some()) {
+        let names: Vec<&str> = workloads
+            .iter()
+            .filter(|w| w.load().is_some())
+            .map(|w| w.name.as_str())
+            .collect();
+        bail!(
+            "load workloads cannot be stored in a record yet ({}); `cargo perf run` them without \
+             --save, or leave them out of `record` with a filter",
+            names.join(", ")
+        );
+    }
     let target = save.map(|s| prepare_save(&ws, &config, s)).transpose()?;
 
     build_bins(
@@ -103,14 +115,6 @@ fn measure(
     let run_id = format!("{:016x}", fastrand::u64(..));
     let (loads, workloads): (Vec<Workload>, Vec<Workload>) =
         workloads.into_iter().partition(|w| w.load().is_some());
-    if !loads.is_empty() && target.is_some() {
-        let names: Vec<&str> = loads.iter().map(|w| w.name.as_str()).collect();
-        bail!(
-            "load workloads cannot be stored in a record yet ({}); run them without --save (or \
-             `record`), or leave them out with a filter",
-            names.join(", ")
-        );
-    }
     let (benches, commands): (Vec<Workload>, Vec<Workload>) =
         workloads.into_iter().partition(|w| w.criterion().is_some());
     // Checked before anything is measured: a sampling flag criterion cannot follow stops here.

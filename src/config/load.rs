@@ -422,14 +422,28 @@ fn parse_value(metric: LoadMetric, text: &str) -> Result<f64, String> {
                 .filter(|p| *p <= 100.0)
                 .map(|p| p / 100.0)
                 .ok_or_else(|| format!("`{text}` is not a percentage from 0% to 100%")),
-            None => number(text).filter(|f| *f <= 1.0).ok_or_else(|| {
-                format!("`{text}` is not an error rate; write a percentage such as `1%` or a fraction such as 0.01")
+            // A bare number is a fraction, as in k6; `1` (everything may fail) is almost always
+            // meant as 1 %, so it is refused rather than read as 100 %.
+            None => number(text).filter(|f| *f < 1.0).ok_or_else(|| {
+                format!(
+                    "`{text}` is not an error rate below 100 %; write a percentage such as `1%`, \
+                     or a fraction such as 0.01"
+                )
             }),
         },
-        LoadMetric::Throughput => number(text.strip_suffix("/s").unwrap_or(text))
-            .ok_or_else(|| format!("`{text}` is not a rate; write requests per second such as `1000` or `1000/s`")),
+        LoadMetric::Throughput => {
+            number(text.strip_suffix("/s").unwrap_or(text)).ok_or_else(|| {
+                format!(
+                    "`{text}` is not a rate; write requests per second such as `1000` or `1000/s`"
+                )
+            })
+        }
         LoadMetric::Cpu | LoadMetric::CpuMax => number(text.strip_suffix('%').unwrap_or(text))
-            .ok_or_else(|| format!("`{text}` is not a CPU share; write a percentage of the machine such as `80%`")),
+            .ok_or_else(|| {
+                format!(
+                    "`{text}` is not a CPU share; write a percentage of the machine such as `80%`"
+                )
+            }),
         LoadMetric::Rss => parse_size(text).map(|b| b as f64),
     }
 }
@@ -954,6 +968,9 @@ mod tests {
         assert!(message.contains("no comparison"), "{message}");
         let (at, _) = parse_threshold("rate < 150%").unwrap_err();
         assert_eq!(at, 7);
+        // `rate < 1` is a trap (every request may fail): refused, with the way to write 1 %.
+        let (_, message) = parse_threshold("rate < 1").unwrap_err();
+        assert!(message.contains("`1%`"), "{message}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::errors::MeasureError;
 use crate::measure::load::{Live, LoadError};
 use crate::vocab::Status;
 use crate::vocab::load::LoadReport;
-use crate::vocab::units::{format_duration, format_ns};
+use crate::vocab::units::format_ns;
 
 /// What a load workload came to.
 #[derive(Debug, Clone)]
@@ -120,9 +120,9 @@ pub fn run_loads(
             (None, Some(r)) => {
                 let o = &r.overall;
                 let mut text = format!(
-                    "{} requests in {}, {:.1}/s achieved, p95 {}, {:.2}% errors",
+                    "{} requests in {:.1} s, {:.1}/s achieved, p95 {}, {:.2}% errors",
                     o.requests,
-                    format_duration(std::time::Duration::from_secs_f64(o.seconds)),
+                    o.seconds,
                     o.achieved_rps,
                     format_ns(o.latency.p95 as f64),
                     100.0 * o.error_rate()

@@ -62,6 +62,11 @@ fn row(name: &str, f: &Figures) -> Vec<String> {
 
 fn recovery_text(r: &Recovery) -> String {
     match r.seconds {
+        Some(s) if r.recovered && s == 0.0 => format!(
+            "recovered at once (no error, and p95 within {:.1}x of {} from the first second)",
+            r.factor,
+            format_ns(r.baseline_p95 as f64)
+        ),
         Some(s) if r.recovered => format!(
             "recovered after {s:.0} s (errors stopped and p95 back within {:.1}x of {})",
             r.factor,
@@ -118,9 +123,16 @@ pub fn render(result: &LoadResult, out: &mut dyn Write) -> io::Result<()> {
     if let Some(d) = &report.soak {
         writeln!(
             out,
-            "  drift per hour: p95 {}{}, RSS {}, open files {}",
-            if d.p95_per_hour < 0.0 { "-" } else { "+" },
-            format_ns(d.p95_per_hour.abs()),
+            "  drift per hour: p95 {}, RSS {}, open files {}",
+            if d.p95_per_hour.abs() < 1.0 {
+                "±0".to_string()
+            } else {
+                format!(
+                    "{}{}",
+                    if d.p95_per_hour < 0.0 { "-" } else { "+" },
+                    format_ns(d.p95_per_hour.abs())
+                )
+            },
             d.rss_per_hour.map_or("-".into(), |r| format!(
                 "{}{}",
                 if r < 0.0 { "-" } else { "+" },

@@ -161,7 +161,8 @@ fn stress_finds_the_breaking_point_within_one_step_and_the_recovery() {
     assert_eq!(recovery["recovered"], true, "{recovery}");
     assert!(recovery["seconds"].as_f64().unwrap() <= 2.0, "{recovery}");
     // The human form says it.
-    let a = s.cmd(&["run"]).assert().success();
+    let a = s.cmd(&["run"]).assert();
+    let a = a.success();
     assert!(stdout(&a).contains("breaking point: "), "{}", stdout(&a));
 }
 
@@ -248,6 +249,23 @@ fn a_service_that_never_becomes_ready_fails_with_its_output_and_is_stopped() {
     assert!(out.contains("perf-helper serve: listening"), "{out}");
     let pid = std::fs::read_to_string(pid_path).unwrap();
     assert!(!running(pid.trim()), "the service {pid} is still running");
+
+    // A readiness path the service does not have: said after two seconds of 404, not after
+    // the whole timeout, and pointing at `ready` rather than at the port.
+    let s = Scratch::new(
+        &load_toml("no-path", &[], "rate = 10\nduration = \"1s\"\n")
+            .replace("ready = \"/ready\"", "ready = \"/missing\"")
+            .replace("ready_timeout = \"5s\"", "ready_timeout = \"60s\""),
+    );
+    let started = std::time::Instant::now();
+    let a = s.cmd(&["run"]).assert().code(1);
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "it waited out the timeout"
+    );
+    let out = stdout(&a);
+    assert!(out.contains("(it answered 404)"), "{out}");
+    assert!(out.contains("point `service.ready` at a path"), "{out}");
 }
 
 #[test]

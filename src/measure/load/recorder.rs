@@ -170,6 +170,8 @@ impl Recorder {
         let s = &mut self.stages[stage];
         s.all.record(latency_us, outcome);
         if let Some(r) = s.by_request.get_mut(request) {
+            // A request is offered when it is picked; dropped arrivals had none picked yet.
+            r.offered += 1;
             r.record(latency_us, outcome);
         }
         self.second(second, stage).record(latency_us, outcome);

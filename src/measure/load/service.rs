@@ -133,9 +133,13 @@ impl Service {
     }
 
     /// Waits until `GET ready` answers 2xx; the service must not exit meanwhile.
+    ///
+    /// A service that answers, but 404 or 405 for two seconds on end, listens on its port and
+    /// has no such path: that is said at once rather than after the whole timeout.
     pub fn wait_ready(&mut self, ready: &str, timeout: Duration) -> Result<Duration, LoadError> {
         let started = Instant::now();
         let deadline = started + timeout;
+        let mut missing_since: Option<Instant> = None;
         loop {
             if self.exited().is_some() {
                 return Err(self.died("before it became ready"));
@@ -143,17 +147,39 @@ impl Service {
             if let Some(signal) = crate::interrupt::interrupted() {
                 return Err(LoadError::Interrupted(signal));
             }
-            let last = match probe(self.port, ready) {
+            let answer = probe(self.port, ready);
+            let missing = matches!(answer, Ok(404 | 405));
+            let (last, hint) = match answer {
                 Ok(status) if (200..300).contains(&status) => return Ok(started.elapsed()),
-                Ok(status) => format!("it answered {status}"),
-                Err(e) => e,
+                Ok(status) => (
+                    format!("it answered {status}"),
+                    format!(
+                        "it listens on its port, so point `service.ready` at a path that answers \
+                         2xx once it can serve (now `{ready}`)"
+                    ),
+                ),
+                Err(e) => (
+                    e,
+                    "check that it listens on 127.0.0.1 at the `{port}` it is given, or raise \
+                     `service.ready_timeout`"
+                        .to_string(),
+                ),
             };
-            if Instant::now() >= deadline {
+            missing_since = if missing {
+                missing_since.or(Some(Instant::now()))
+            } else {
+                None
+            };
+            let gave_up = missing_since.is_some_and(|t| t.elapsed() >= Duration::from_secs(2));
+            if Instant::now() >= deadline || gave_up {
                 return Err(LoadError::NotReady {
                     program: self.program.clone(),
-                    url: format!("http://127.0.0.1:{}{ready}", self.port),
-                    timeout,
-                    last,
+                    detail: format!(
+                        "http://127.0.0.1:{}{ready} did not answer 2xx within {:.1} s ({last}); \
+                         {hint}",
+                        self.port,
+                        started.elapsed().as_secs_f64()
+                    ),
                     tail: self.tail(),
                 });
             }
