@@ -136,9 +136,12 @@ def main():
 
     soak = scratch(load_toml(h, f'profile = "soak"\nrate = {args.soak_rate}\n'
                                 f'duration = "{int(args.soak_minutes * 60)}s"\nramp = "0s"\n'))
+    # Its output goes to a file: a pipe nobody reads until the end would fill and stop it.
+    out_path = soak / "soak.jsonl"
+    out_file = open(out_path, "w")
     proc = subprocess.Popen([perf, "perf", "run", "-q", "--message-format", "json",
                              "--manifest-path", str(soak / "Cargo.toml")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=out_file, stderr=subprocess.DEVNULL, text=True)
     samples = []
     started = time.time()
     while proc.poll() is None:
@@ -149,7 +152,9 @@ def main():
         except (OSError, AttributeError):
             pass
         time.sleep(5)
-    out, _ = proc.communicate()
+    proc.wait()
+    out_file.close()
+    out = out_path.read_text()
     soak_report = next(json.loads(l) for l in out.splitlines()
                        if json.loads(l).get("reason") == "load-finished")["report"]
     first = [m for t, m in samples if t <= 60]

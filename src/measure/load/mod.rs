@@ -603,11 +603,21 @@ fn drive(
     let sent = shared.sent.load(Ordering::Relaxed);
     let late = shared.late.load(Ordering::Relaxed);
     if sent > 0 && late as f64 > 0.05 * sent as f64 {
+        let busy = overall.cpu_max.filter(|c| *c >= 80.0);
         warnings.push(format!(
-            "the generator, not the service, was the bottleneck: {:.0}% of requests were sent \
-             more than 2 ms after their intended start (their latency counts from then); lower \
-             the rate, or give the generator a core of its own",
-            100.0 * late as f64 / sent as f64
+            "the generator fell behind its schedule: {:.0}% of requests were sent more than 2 ms \
+             after their intended start (their latency counts from then){}",
+            100.0 * late as f64 / sent as f64,
+            match busy {
+                Some(cpu) => format!(
+                    "; the service used up to {cpu:.0}% of the machine meanwhile, so the two \
+                     competed for its CPU and the figures at that load are the machine's limit \
+                     as much as the service's"
+                ),
+                None => "; the generator, not the service, was the bottleneck: lower the rate, \
+                         or give the generator a core of its own"
+                    .into(),
+            }
         ));
     }
     let generator_mean =
