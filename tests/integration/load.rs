@@ -55,7 +55,7 @@ fn a_fixed_delay_is_measured_within_half_a_millisecond_and_the_rate_is_held() {
     // every request finds the machine idle, and waking it costs: on this 2-core VM a round
     // trip over loopback takes 0.3-0.7 ms at that rate whatever the client (Python's
     // http.client: 0.66 ms at p50). What the generator must get right is the delay on top.
-    let steady = "rate = 50\nduration = \"4s\"\nramp = \"0s\"\n";
+    let steady = "rate = 50\nduration = \"3s\"\nramp = \"0s\"\n";
     let s = Scratch::new(&format!(
         "{}{}",
         load_toml("at-once", &["delay-ms", "0"], steady),
@@ -88,10 +88,10 @@ fn a_fixed_delay_is_measured_within_half_a_millisecond_and_the_rate_is_held() {
         "p50 {p50} ms, {floor_p50} ms without the delay: {fig}"
     );
     assert!((20.0..21.5).contains(&p50), "{fig}");
-    // 200 arrivals in 4 s: the offered rate is held within 1 %, and all were answered.
+    // 150 arrivals in 3 s: the offered rate is held within 1 %, and all were answered.
     let offered = fig["offered_rps"].as_f64().unwrap();
     assert!((offered - 50.0).abs() <= 0.5, "{fig}");
-    assert_eq!(fig["requests"], 200, "{fig}");
+    assert_eq!(fig["requests"], 150, "{fig}");
     assert_eq!(fig["dropped"], 0, "{fig}");
     assert_eq!(fig["errors"]["connect"], 0);
     // The service's memory and CPU were read from /proc.
@@ -136,8 +136,8 @@ fn stress_finds_the_breaking_point_within_one_step_and_the_recovery() {
     let s = Scratch::new(&load_toml(
         "stress",
         &["fail-above-rps", "250"],
-        "profile = \"stress\"\nrate = 100\nstep = 100\nstep_duration = \"2s\"\nmax_rate = 600\n\
-         recovery = \"3s\"\n",
+        "profile = \"stress\"\nrate = 100\nstep = 100\nstep_duration = \"1500ms\"\n\
+         max_rate = 600\nrecovery = \"2s\"\n",
     ));
     let a = s
         .cmd(&["run", "--message-format", "json"])
@@ -160,10 +160,6 @@ fn stress_finds_the_breaking_point_within_one_step_and_the_recovery() {
     let recovery = &stress["recovery"];
     assert_eq!(recovery["recovered"], true, "{recovery}");
     assert!(recovery["seconds"].as_f64().unwrap() <= 2.0, "{recovery}");
-    // The human form says it.
-    let a = s.cmd(&["run"]).assert();
-    let a = a.success();
-    assert!(stdout(&a).contains("breaking point: "), "{}", stdout(&a));
 }
 
 #[test]
@@ -172,8 +168,8 @@ fn a_spike_and_the_time_to_recover_from_it() {
     let s = Scratch::new(&load_toml(
         "spike",
         &["fail-above-rps", "150"],
-        "profile = \"spike\"\nrate = 50\nmultiple = 5\nbefore = \"2s\"\nhold = \"2s\"\n\
-         recovery = \"4s\"\n[[load.threshold]]\nexpr = \"rate < 1%\"\nstage = \"before\"\n",
+        "profile = \"spike\"\nrate = 50\nmultiple = 5\nbefore = \"1500ms\"\nhold = \"2s\"\n\
+         recovery = \"3s\"\n[[load.threshold]]\nexpr = \"rate < 1%\"\nstage = \"before\"\n",
     ));
     let a = s
         .cmd(&["run", "--message-format", "json"])
@@ -199,7 +195,7 @@ fn a_spike_and_the_time_to_recover_from_it() {
 #[test]
 fn soak_flags_memory_that_grows_and_not_memory_that_does_not() {
     let _turn = measuring();
-    let soak = "profile = \"soak\"\nrate = 100\nduration = \"8s\"\nramp = \"0s\"\n";
+    let soak = "profile = \"soak\"\nrate = 100\nduration = \"6s\"\nramp = \"0s\"\n";
     let s = Scratch::new(&format!(
         "{}{}",
         load_toml("leaks", &["leak-kib", "64"], soak),
