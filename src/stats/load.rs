@@ -36,12 +36,12 @@ pub fn judge(threshold: &ThresholdSpec, figures: &Figures) -> (bool, Option<f64>
 /// When the service recovered, counting from `from` (an index into `series`, the first second
 /// after the load went down): the first second from which no request failed or was dropped to
 /// the end, which itself had p95 back near `baseline_p95`, and after which the median of the
-/// seconds' p95 stayed near it. Near is within `factor` times, or within 1 ms for a service that
+/// seconds' p95 stayed near it. Near is within `factor` times, or within 2 ms for a service that
 /// answers in less (a fraction of a millisecond moves with the machine's noise). The median
 /// keeps one disturbed second of a shared machine from hiding a recovery; p95 that stays high
 /// still shows. Seconds in which nothing completed are left out.
 pub fn recovery(series: &[Second], from: usize, baseline_p95: u64, factor: f64) -> Recovery {
-    let limit = (baseline_p95 as f64 * factor).max(baseline_p95 as f64 + 1e6);
+    let limit = (baseline_p95 as f64 * factor).max(baseline_p95 as f64 + 2e6);
     let after: Vec<&Second> = series
         .get(from..)
         .unwrap_or(&[])
@@ -56,7 +56,8 @@ pub fn recovery(series: &[Second], from: usize, baseline_p95: u64, factor: f64) 
         }
         let mut p95: Vec<u64> = rest.iter().map(|s| s.p95).collect();
         p95.sort_unstable();
-        (p95[p95.len() / 2] as f64) <= limit
+        // The lower median: two seconds, one disturbed, still count as back.
+        (p95[(p95.len() - 1) / 2] as f64) <= limit
     });
     Recovery {
         recovered: start.is_some(),

@@ -137,7 +137,7 @@ fn stress_finds_the_breaking_point_within_one_step_and_the_recovery() {
         "stress",
         &["fail-above-rps", "250"],
         "profile = \"stress\"\nrate = 100\nstep = 100\nstep_duration = \"1500ms\"\n\
-         max_rate = 600\nrecovery = \"2s\"\n",
+         max_rate = 600\nrecovery = \"3s\"\n",
     ));
     let a = s
         .cmd(&["run", "--message-format", "json"])
