@@ -235,17 +235,7 @@ fn expand_load(
     for value in spec.env.values_mut() {
         *value = fill(value, &vars)?;
     }
-    let cwd = match &spec.cwd {
-        Some(c) => config.root.join(fill(c, &vars)?),
-        None => config.root.clone(),
-    };
-    if !cwd.is_dir() {
-        return Err(format!(
-            "`cwd` {} is not a folder; create it or fix the path (relative paths start at the \
-             workspace root)",
-            cwd.display()
-        ));
-    }
+    let cwd = workload_cwd(config, spec.cwd.as_deref(), &vars)?;
     let env: Vec<(String, String)> = spec
         .env
         .iter()
@@ -279,6 +269,23 @@ fn expand_load(
         cwd,
         kind: Kind::Load(Box::new(LoadWorkload { spec, bins })),
     })
+}
+
+/// A workload's folder: its `cwd` (placeholders filled) against the workspace root, or the
+/// root; it must exist.
+fn workload_cwd(config: &Config, cwd: Option<&str>, vars: &FixtureVars) -> Result<PathBuf, String> {
+    let cwd = match cwd {
+        Some(c) => config.root.join(fill(c, vars)?),
+        None => config.root.clone(),
+    };
+    if !cwd.is_dir() {
+        return Err(format!(
+            "`cwd` {} is not a folder; create it or fix the path (relative paths start at the \
+             workspace root)",
+            cwd.display()
+        ));
+    }
+    Ok(cwd)
 }
 
 /// The names of `{bin:NAME}` in `texts`, each a binary target of the workspace.
@@ -351,17 +358,7 @@ fn expand_one(
         .iter()
         .map(|(k, v)| Ok((k.clone(), fill(v, &vars)?)))
         .collect::<Result<Vec<_>, String>>()?;
-    let cwd = match &spec.cwd {
-        Some(c) => config.root.join(fill(c, &vars)?),
-        None => config.root.clone(),
-    };
-    if !cwd.is_dir() {
-        return Err(format!(
-            "`cwd` {} is not a folder; create it or fix the path (relative paths start at the \
-             workspace root)",
-            cwd.display()
-        ));
-    }
+    let cwd = workload_cwd(config, spec.cwd.as_deref(), &vars)?;
 
     let bins = check_bins(
         argv.iter().chain(env.iter().map(|(_, v)| v)),

@@ -101,23 +101,8 @@ impl ProcessRunner {
             .stdin(Stdio::null())
             .process_group(0);
         // The last defence when the tool itself is killed with SIGKILL and cannot kill the
-        // group: the kernel sends the leader SIGKILL when the thread that started it exits.
-        // Workloads are started from the main thread, which lives as long as the tool.
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: only async-signal-safe calls run between fork and exec: prctl, getppid,
-        // raise.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The tool may have died before the prctl: then no signal would come.
-                if libc::getppid() != parent {
-                    libc::raise(libc::SIGKILL);
-                }
-                Ok(())
-            });
-        }
+        // group. Workloads are started from the main thread, which lives as long as the tool.
+        die_with_parent(&mut cmd);
         if watch.is_some() {
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         } else {
@@ -527,6 +512,26 @@ fn sys(what: &'static str) -> MeasureError {
     MeasureError::Sys {
         what,
         source: std::io::Error::last_os_error(),
+    }
+}
+
+/// Makes the kernel send the child SIGKILL when the thread that starts it exits (the tool
+/// killed with SIGKILL cannot kill the child's group itself). Start the child from a thread
+/// that lives as long as the child should.
+pub(crate) fn die_with_parent(cmd: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls run between fork and exec: prctl, getppid, raise.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The tool may have died before the prctl: then no signal would come.
+            if libc::getppid() != parent {
+                libc::raise(libc::SIGKILL);
+            }
+            Ok(())
+        });
     }
 }
 

@@ -55,20 +55,7 @@ impl Service {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: only async-signal-safe calls run between fork and exec: prctl, getppid,
-        // raise.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::getppid() != parent {
-                    libc::raise(libc::SIGKILL);
-                }
-                Ok(())
-            });
-        }
+        crate::measure::process::die_with_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(|source| LoadError::Spawn {
             program: program.clone(),
             source,
