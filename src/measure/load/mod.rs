@@ -848,34 +848,37 @@ fn stage_figures(
     };
     let begin = begin.unwrap_or(0.0);
     let mut f = rec.stages[index].all.figures((end - begin).max(1e-3));
-    let seconds: Vec<SecondUsage> = clock
+    let seconds = clock
         .usage
         .iter()
         .enumerate()
         .filter(|(t, _)| (*t as f64) >= begin.floor() && (*t as f64) < end)
-        .map(|(_, u)| *u)
-        .collect();
-    let cpu: Vec<f64> = seconds.iter().filter_map(|u| u.cpu).collect();
-    if !cpu.is_empty() {
-        f.cpu_mean = Some(cpu.iter().sum::<f64>() / cpu.len() as f64);
-        f.cpu_max = cpu.iter().cloned().reduce(f64::max);
-    }
-    f.rss_max = seconds.iter().filter_map(|u| u.rss).max();
+        .map(|(_, u)| (u.cpu, u.rss));
+    add_usage(&mut f, seconds);
     f
 }
 
 /// Fills CPU and memory of `figures` from the seconds of `stage` (all seconds for `None`).
 fn usage_into(figures: &mut Figures, series: &[crate::vocab::load::Second], stage: Option<usize>) {
-    let seconds: Vec<_> = series
+    let seconds = series
         .iter()
         .filter(|s| stage.is_none_or(|i| s.stage == i))
-        .collect();
-    let cpu: Vec<f64> = seconds.iter().filter_map(|s| s.cpu).collect();
+        .map(|s| (s.cpu, s.rss));
+    add_usage(figures, seconds);
+}
+
+/// The mean and highest CPU and the highest RSS of `seconds` (CPU share, RSS bytes).
+fn add_usage(figures: &mut Figures, seconds: impl Iterator<Item = (Option<f64>, Option<u64>)>) {
+    let (mut cpu, mut rss) = (Vec::new(), None);
+    for (c, r) in seconds {
+        cpu.extend(c);
+        rss = rss.max(r);
+    }
     if !cpu.is_empty() {
         figures.cpu_mean = Some(cpu.iter().sum::<f64>() / cpu.len() as f64);
         figures.cpu_max = cpu.iter().cloned().reduce(f64::max);
     }
-    figures.rss_max = seconds.iter().filter_map(|s| s.rss).max();
+    figures.rss_max = rss;
 }
 
 /// Every threshold on its span: its stage, or the whole run. A stress profile judges the
