@@ -89,6 +89,7 @@ pub fn import_criterion(
         &config,
         &target,
         &results,
+        &[],
         format!("{:016x}", fastrand::u64(..)),
     );
     let where_ = store_record(

@@ -11,7 +11,8 @@ use crate::discover::CRITERION_PREFIX;
 use crate::errors::exit_codes;
 use crate::report::release::{CommitInfo, Format, Input, build, render};
 use crate::services::load::{open_store, print_warnings};
-use crate::store::{Machine, Repo, points, short};
+use crate::store::{Machine, Point, Record, Repo, Store, parse_lines, points, short};
+use crate::vocab::load::LoadReport;
 use crate::workspace::Workspace;
 
 pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Result<i32> {
@@ -167,6 +168,7 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
             author: repo.author(c),
         })
         .collect();
+    let loads = last_loads(store.as_ref(), &walk, &found)?;
     let threshold = |name: &str| threshold_of(config.as_ref(), name);
     let report = build(Input {
         from_rev,
@@ -176,6 +178,7 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
         machine,
         machine_note: note,
         threshold: &threshold,
+        loads,
     });
     let text = render(&report, format, args.templates.as_deref()).map_err(anyhow::Error::msg)?;
     match &args.output {
@@ -194,6 +197,43 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
         None => out.write_all(text.as_bytes())?,
     }
     Ok(exit_codes::OK)
+}
+
+/// Per load workload, the full report of its last record among `found` (points with the index
+/// of their commit in `walk`), read back from the store: `history`'s index keeps only the
+/// summary.
+fn last_loads(
+    store: &dyn Store,
+    walk: &[String],
+    found: &[(usize, Point)],
+) -> Result<BTreeMap<String, (usize, LoadReport)>> {
+    let mut last: BTreeMap<&str, (usize, &Point)> = BTreeMap::new();
+    for (i, p) in found.iter().filter(|(_, p)| p.kind == "load") {
+        // Later points of a commit are later records.
+        if last.get(p.workload.as_str()).is_none_or(|(j, _)| i >= j) {
+            last.insert(&p.workload, (*i, p));
+        }
+    }
+    let mut out = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for (name, (i, point)) in last {
+        let commit = &walk[i];
+        let Some(text) = store.read_text(commit)? else {
+            continue;
+        };
+        let location = format!("{} of commit {}", store.describe(), short(commit));
+        let records: Vec<Record> = parse_lines(&text, commit, &location, &mut warnings)?;
+        let report = records
+            .into_iter()
+            .filter(|r| r.run_id == point.run_id)
+            .flat_map(|r| r.workloads)
+            .find(|w| w.name == name)
+            .and_then(|w| w.load);
+        if let Some(report) = report {
+            out.insert(name.to_owned(), (i, report));
+        }
+    }
+    Ok(out)
 }
 
 /// The practical threshold of a stored workload, from perf.toml: its `[[workload]]` (names

@@ -80,18 +80,6 @@ fn measure(
         select(&mut workloads, filter)?;
     }
     // Everything that could stop the record from being stored is checked before measuring.
-    if save.is_some() && workloads.iter().any(|w| w.load().is_some()) {
-        let names: Vec<&str> = workloads
-            .iter()
-            .filter(|w| w.load().is_some())
-            .map(|w| w.name.as_str())
-            .collect();
-        bail!(
-            "load workloads cannot be stored in a record yet ({}); `cargo perf run` them without \
-             --save, or leave them out of `record` with a filter",
-            names.join(", ")
-        );
-    }
     let target = save.map(|s| prepare_save(&ws, &config, s)).transpose()?;
 
     build_bins(
@@ -154,7 +142,7 @@ fn measure(
     output.run(&results, &load_results, code, out)?;
 
     if let Some(target) = target {
-        let record = new_record(&config, &target, &results, run_id);
+        let record = new_record(&config, &target, &results, &load_results, run_id);
         let where_ = store_record(global, &target, &record, json!({}), out)?;
         if global.message_format == MessageFormat::Human && (!global.quiet || global.verbose > 0) {
             eprintln!(

@@ -90,40 +90,72 @@ pub fn render(result: &LoadResult, out: &mut dyn Write) -> io::Result<()> {
         }
         return Ok(());
     };
+    section(&result.workload.name, report, out)
+}
+
+/// What a load workload measured, as `run` shows it and `show` shows it from a record.
+pub fn section(name: &str, report: &LoadReport, out: &mut dyn Write) -> io::Result<()> {
+    let name = t(name);
     writeln!(
         out,
         "\n{name}: {} profile, {} model",
-        report.profile, report.model
+        t(&report.profile),
+        t(&report.model)
     )?;
     table(report, out)?;
+    for line in findings(report) {
+        writeln!(out, "  {}", t(&line))?;
+    }
+    for th in &report.thresholds {
+        writeln!(
+            out,
+            "  {} {} {}{}: {}",
+            if th.held { "ok  " } else { "FAIL" },
+            t(&th.level),
+            t(&th.expr),
+            th.stage
+                .as_ref()
+                .map_or(String::new(), |s| format!(" (stage {})", t(s))),
+            t(&th.actual)
+        )?;
+    }
+    for w in &report.warnings {
+        writeln!(out, "  warning: {}", t(w))?;
+    }
+    for p in problems(report) {
+        writeln!(out, "  FAILED: {}", t(&p))?;
+    }
+    Ok(())
+}
+
+/// What the profile found, one line each: the breaking point and recovery of a stress, the
+/// recovery of a spike, the drift of a soak. Text from the record is not escaped here.
+pub fn findings(report: &LoadReport) -> Vec<String> {
+    let mut out = Vec::new();
     if let Some(s) = &report.stress {
-        match (s.breaking_point_rps, s.broke_at_rps) {
-            (Some(p), Some(b)) => writeln!(
-                out,
-                "  breaking point: {p:.0}/s (at {b:.0}/s broke: {})",
-                t(&s.broke.join(", "))
-            )?,
-            (Some(p), None) => writeln!(
-                out,
-                "  breaking point: not reached; every threshold held up to {p:.0}/s"
-            )?,
-            (None, _) => writeln!(
-                out,
-                "  breaking point: none; the first step already broke {}",
-                t(&s.broke.join(", "))
-            )?,
-        }
+        out.push(match (s.breaking_point_rps, s.broke_at_rps) {
+            (Some(p), Some(b)) => format!(
+                "breaking point: {p:.0}/s (at {b:.0}/s broke: {})",
+                s.broke.join(", ")
+            ),
+            (Some(p), None) => {
+                format!("breaking point: not reached; every threshold held up to {p:.0}/s")
+            }
+            (None, _) => format!(
+                "breaking point: none; the first step already broke {}",
+                s.broke.join(", ")
+            ),
+        });
         if let Some(r) = &s.recovery {
-            writeln!(out, "  recovery: {}", recovery_text(r))?;
+            out.push(format!("recovery: {}", recovery_text(r)));
         }
     }
     if let Some(r) = &report.spike {
-        writeln!(out, "  recovery: {}", recovery_text(r))?;
+        out.push(format!("recovery: {}", recovery_text(r)));
     }
     if let Some(d) = &report.soak {
-        writeln!(
-            out,
-            "  drift per hour: p95 {}, RSS {}, open files {}",
+        out.push(format!(
+            "drift per hour: p95 {}, RSS {}, open files {}",
             if d.p95_per_hour.abs() < 1.0 {
                 "±0".to_string()
             } else {
@@ -139,36 +171,16 @@ pub fn render(result: &LoadResult, out: &mut dyn Write) -> io::Result<()> {
                 format_bytes(r.abs() as u64)
             )),
             d.fds_per_hour.map_or("-".into(), |f| format!("{f:+.1}"))
-        )?;
+        ));
         if d.memory_grows {
-            writeln!(
-                out,
-                "  memory grows without bound: RSS went from {} to {} at a steady pace",
+            out.push(format!(
+                "memory grows without bound: RSS went from {} to {} at a steady pace",
                 d.rss_start.map_or("-".into(), format_bytes),
                 d.rss_end.map_or("-".into(), format_bytes)
-            )?;
+            ));
         }
     }
-    for th in &report.thresholds {
-        writeln!(
-            out,
-            "  {} {} {}{}: {}",
-            if th.held { "ok  " } else { "FAIL" },
-            th.level,
-            t(&th.expr),
-            th.stage
-                .as_ref()
-                .map_or(String::new(), |s| format!(" (stage {})", t(s))),
-            th.actual
-        )?;
-    }
-    for w in &report.warnings {
-        writeln!(out, "  warning: {}", t(w))?;
-    }
-    for p in problems(report) {
-        writeln!(out, "  FAILED: {}", t(&p))?;
-    }
-    Ok(())
+    out
 }
 
 fn table(report: &LoadReport, out: &mut dyn Write) -> io::Result<()> {

@@ -7,10 +7,11 @@ use std::path::Path;
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
-use super::chart::{Chart, chart};
+use super::chart::{Chart, LatencyChart, chart, latency_chart};
 use crate::stats::changepoint::{Settings, detect};
 use crate::store::Point;
 use crate::vocab::Status;
+use crate::vocab::load::LoadReport;
 use crate::vocab::units::{format_bytes, format_ns};
 
 /// The version of the report's JSON.
@@ -87,6 +88,22 @@ pub struct WorkloadReport {
     pub series: Vec<SeriesPoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chart: Option<Chart>,
+    /// Load workloads: what the last record on the path measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadDetail>,
+}
+
+/// The last run of a load workload on the path: its stages, what its profile found, its
+/// thresholds, and its latency over time.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadDetail {
+    /// The short id of the commit it was measured at.
+    pub commit: String,
+    pub report: LoadReport,
+    /// The profile's findings as sentences (breaking point, recovery, drift).
+    pub findings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart: Option<LatencyChart>,
 }
 
 /// The figures of one record.
@@ -99,6 +116,9 @@ pub struct Level {
     pub cpu_median_ns: Option<f64>,
     pub max_rss_bytes: Option<u64>,
     pub status: Status,
+    /// Load workloads: requests per second that completed (the median is the p50 latency).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rps: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,6 +149,8 @@ pub struct Input<'a> {
     pub machine: String,
     pub machine_note: String,
     pub threshold: &'a dyn Fn(&str) -> f64,
+    /// Per load workload, the report of its last record on the path (by commit index).
+    pub loads: BTreeMap<String, (usize, LoadReport)>,
 }
 
 /// Builds the report. Pure: the same input gives the same report.
@@ -175,6 +197,7 @@ pub fn build(input: Input) -> Report {
             cpu_median_ns: p.cpu_median_ns,
             max_rss_bytes: p.max_rss_bytes,
             status: p.status,
+            rps: p.rps,
         };
         let first_level = level(s[0].0, first);
         let last_level = level(s[s.len() - 1].0, last);
@@ -243,7 +266,6 @@ pub fn build(input: Input) -> Report {
             } else {
                 last.kind.clone()
             },
-            name,
             points: points.len(),
             first: first_level,
             last: last_level,
@@ -254,6 +276,16 @@ pub fn build(input: Input) -> Report {
             budget_ns,
             headroom,
             change_points,
+            load: input.loads.get(&name).map(|(i, l)| LoadDetail {
+                commit: input.commits[*i].short.clone(),
+                findings: super::load::findings(l),
+                chart: latency_chart(
+                    &l.series,
+                    &l.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+                ),
+                report: l.clone(),
+            }),
+            name,
             series: points,
             chart: Some(chart),
         });
@@ -297,7 +329,12 @@ pub enum Format {
 pub fn render(report: &Report, format: Format, dir: Option<&Path>) -> Result<String, String> {
     if format == Format::Json {
         let mut r = report.clone();
-        r.workloads.iter_mut().for_each(|w| w.chart = None);
+        r.workloads.iter_mut().for_each(|w| {
+            w.chart = None;
+            if let Some(l) = w.load.as_mut() {
+                l.chart = None;
+            }
+        });
         return serde_json::to_string_pretty(&r)
             .map(|s| s + "\n")
             .map_err(|e| e.to_string());
@@ -332,6 +369,25 @@ pub fn render(report: &Report, format: Format, dir: Option<&Path>) -> Result<Str
         }
     });
     env.add_filter("md", |s: &str| super::escape::markdown(s));
+    env.add_filter("errors", |errors: Value, requests: u64| -> String {
+        let total = ["connect", "timeout", "other"]
+            .iter()
+            .filter_map(|k| errors.get_attr(k).ok().and_then(|v| u64::try_from(v).ok()))
+            .sum::<u64>()
+            + errors
+                .get_attr("status")
+                .ok()
+                .and_then(|m| m.try_iter().ok().map(|keys| (m.clone(), keys)))
+                .map_or(0, |(m, keys)| {
+                    keys.filter_map(|k| m.get_item(&k).ok().and_then(|v| u64::try_from(v).ok()))
+                        .sum()
+                });
+        if requests == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.2}%", 100.0 * total as f64 / requests as f64)
+        }
+    });
     let shown = dir
         .map(|d| d.join(name).display().to_string())
         .unwrap_or_else(|| format!("templates/{name}"));

@@ -26,10 +26,12 @@ fn ns(v: Option<f64>) -> String {
     v.map_or("-".into(), format_ns)
 }
 
-/// The throughput at the median time of one iteration, `-` when the bench declares none.
-fn throughput(t: Option<&Throughput>, median_ns: Option<f64>) -> String {
-    match (t, median_ns) {
-        (Some(t), Some(m)) => t.format(m),
+/// The throughput at the median time of one iteration, `-` when the bench declares none; for a
+/// load workload, the requests per second that completed.
+fn throughput(t: Option<&Throughput>, median_ns: Option<f64>, rps: Option<f64>) -> String {
+    match (t, median_ns, rps) {
+        (Some(t), Some(m), _) => t.format(m),
+        (_, _, Some(rps)) => format!("{rps:.1} req/s"),
         _ => "-".into(),
     }
 }
@@ -53,7 +55,9 @@ fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
     let mut header = vec![
         "commit", "subject", "workload", "n", "median", "p95", "CPU", "peak RSS", "change",
     ];
-    let with_throughput = points.iter().any(|p| p.point.throughput.is_some());
+    let with_throughput = points
+        .iter()
+        .any(|p| p.point.throughput.is_some() || p.point.rps.is_some());
     if with_throughput {
         header.push("throughput");
     }
@@ -83,7 +87,7 @@ fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
             },
         ];
         if with_throughput {
-            row.push(throughput(x.throughput.as_ref(), x.median_ns));
+            row.push(throughput(x.throughput.as_ref(), x.median_ns, x.rps));
         }
         if with_machine {
             row.push(t(&x.machine));
@@ -118,6 +122,9 @@ struct PointJson<'a> {
     /// Units per second at the median, for criterion benchmarks that declare a throughput.
     #[serde(skip_serializing_if = "Option::is_none")]
     throughput: Option<ThroughputJson>,
+    /// Load workloads: requests per second that completed (`median_ns` is the p50 latency).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requests_per_second: Option<f64>,
 }
 
 /// A throughput in JSON output.
@@ -160,6 +167,7 @@ fn history_json(points: &[HistoryPoint], out: &mut dyn Write) -> io::Result<()> 
             p95_ns: x.p95_ns,
             cpu_median_ns: x.cpu_median_ns,
             throughput: ThroughputJson::new(x.throughput.as_ref(), x.median_ns),
+            requests_per_second: x.rps,
             max_rss_bytes: x.max_rss_bytes,
             change: p.change,
         };
@@ -172,7 +180,10 @@ fn history_json(points: &[HistoryPoint], out: &mut dyn Write) -> io::Result<()> 
 /// One stored record for people: where and when it was measured, then its workloads.
 fn record_text(r: &Record, subject: &str) -> String {
     let mut b = Builder::default();
-    let with_throughput = r.workloads.iter().any(|w| w.summary.throughput.is_some());
+    let with_throughput = r
+        .workloads
+        .iter()
+        .any(|w| w.summary.throughput.is_some() || w.summary.rps.is_some());
     let mut header = vec![
         "workload", "status", "n", "p50", "p95", "p99", "CPU", "peak RSS",
     ];
@@ -197,7 +208,11 @@ fn record_text(r: &Record, subject: &str) -> String {
             s.max_rss_bytes.map_or("-".into(), format_bytes),
         ];
         if with_throughput {
-            row.push(throughput(s.throughput.as_ref(), wall.map(|w| w.median)));
+            row.push(throughput(
+                s.throughput.as_ref(),
+                wall.map(|w| w.median),
+                s.rps,
+            ));
         }
         b.push_record(row);
     }
@@ -205,9 +220,17 @@ fn record_text(r: &Record, subject: &str) -> String {
     table
         .with(Style::sharp())
         .modify(Columns::new(2..8), Alignment::right());
+    let mut loads = Vec::new();
+    for w in &r.workloads {
+        if let Some(l) = &w.load {
+            // Writing to a Vec cannot fail.
+            let _ = super::load::section(&w.name, l, &mut loads);
+        }
+    }
+    let loads = String::from_utf8_lossy(&loads);
     // Everything but the figures comes from a note that may have been fetched from anywhere.
     format!(
-        "record {} of commit {} {}{}\n  measured {} by cargo-perf {} with {}\n  machine {}: {}, {}, {}, {}\n{table}",
+        "record {} of commit {} {}{}\n  measured {} by cargo-perf {} with {}\n  machine {}: {}, {}, {}, {}\n{table}{}",
         t(&r.run_id),
         t(short(&r.commit)),
         t(subject),
@@ -220,6 +243,7 @@ fn record_text(r: &Record, subject: &str) -> String {
         crate::vocab::units::plural(r.machine.cores as usize, "core"),
         format_bytes(r.machine.memory_bytes),
         t(&r.machine.os),
+        loads.trim_end(),
     )
 }
 

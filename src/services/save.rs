@@ -11,7 +11,7 @@ use super::load::open_store;
 use crate::cli::{GlobalOpts, MessageFormat, SaveArgs};
 use crate::config::Config;
 use crate::errors::StoreError;
-use crate::pipeline::WorkloadResult;
+use crate::pipeline::{LoadResult, WorkloadResult};
 use crate::report::JSON_SCHEMA_VERSION;
 use crate::store::{Machine, RECORD_SCHEMA, Record, Repo, Store, refresh, rfc3339};
 use crate::workspace::Workspace;
@@ -74,6 +74,7 @@ pub fn new_record(
     config: &Config,
     target: &SaveTarget,
     results: &[WorkloadResult],
+    loads: &[LoadResult],
     run_id: String,
 ) -> Record {
     let time_unix = SystemTime::now()
@@ -90,7 +91,11 @@ pub fn new_record(
         rustc: rustc_version(),
         machine: Machine::current(),
         manifest_hash: config.manifest_hash.clone(),
-        workloads: results.iter().map(Into::into).collect(),
+        workloads: results
+            .iter()
+            .map(Into::into)
+            .chain(loads.iter().map(Into::into))
+            .collect(),
     }
 }
 

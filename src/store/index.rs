@@ -51,9 +51,12 @@ pub struct Point {
     /// The class budget (0: none, as for criterion benchmarks).
     #[serde(default)]
     pub budget_ns: u64,
-    /// `command` or `criterion`.
+    /// `command`, `criterion` or `load`.
     #[serde(default)]
     pub kind: String,
+    /// Load workloads: requests per second that completed.
+    #[serde(default)]
+    pub rps: Option<f64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -187,6 +190,7 @@ fn extract(
                 p99_ns: s.wall_ns.as_ref().map(|x| x.p99),
                 budget_ns: w.budget_ns,
                 kind: w.kind,
+                rps: s.rps,
             });
         }
     }

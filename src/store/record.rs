@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::machine::Machine;
 use crate::errors::StoreError;
-use crate::pipeline::WorkloadResult;
+use crate::pipeline::{LoadResult, WorkloadResult};
 use crate::stats::Summary;
+use crate::vocab::load::{LoadReport, STORED_SECONDS};
 use crate::vocab::{Class, Metric, Status, Throughput};
 
 /// The version of the record format this build writes and reads.
@@ -45,7 +46,7 @@ pub struct Record {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkloadRecord {
     pub name: String,
-    /// `command` (later: `criterion`).
+    /// `command`, `criterion` or `load`.
     pub kind: String,
     pub class: Class,
     pub status: Status,
@@ -59,6 +60,10 @@ pub struct WorkloadRecord {
     /// For `kind = "criterion"`: the benchmark and criterion's own samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub criterion: Option<CriterionRecord>,
+    /// For `kind = "load"`: everything the load workload measured, its second-by-second series
+    /// thinned to at most `STORED_SECONDS` points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadReport>,
 }
 
 /// A criterion benchmark as stored. `summary.wall_ns` is the time of one iteration.
@@ -88,6 +93,9 @@ pub struct StoredSummary {
     /// What one iteration processes, for criterion benchmarks that declare it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput: Option<Throughput>,
+    /// Load workloads: requests per second that completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rps: Option<f64>,
 }
 
 /// Summary statistics in nanoseconds, to the picosecond (criterion benchmarks are often a few
@@ -203,6 +211,7 @@ impl From<&WorkloadResult> for WorkloadRecord {
                     r.samples.len()
                 },
                 throughput: r.criterion.as_ref().and_then(|b| b.throughput),
+                rps: None,
             },
             samples: StoredSamples {
                 wall_ns: column(|s| s.wall_ns),
@@ -212,6 +221,64 @@ impl From<&WorkloadResult> for WorkloadRecord {
             },
             failure: r.failure.as_ref().map(|f| f.reason.clone()),
             criterion,
+            load: None,
+        }
+    }
+}
+
+impl From<&LoadResult> for WorkloadRecord {
+    /// The summary of a load workload is its latency over the whole run (`n` requests, the
+    /// median its p50) and the service's peak RSS; the rest is in `load`.
+    fn from(r: &LoadResult) -> Self {
+        let overall = r.report.as_ref().map(|l| &l.overall);
+        let latency = overall.filter(|o| o.requests > 0).map(|o| {
+            let l = &o.latency;
+            StoredStats {
+                mean: (l.mean * 1000.0).round() / 1000.0,
+                stddev: None,
+                min: l.min as f64,
+                max: l.max as f64,
+                median: l.p50 as f64,
+                p90: l.p90 as f64,
+                p95: l.p95 as f64,
+                p99: l.p99 as f64,
+                mad: 0.0,
+            }
+        });
+        let failure = match (&r.failure, &r.report) {
+            (Some(f), _) => Some(f.clone()),
+            (None, Some(report)) if r.status() == Status::Failed => {
+                let mut why: Vec<String> = report
+                    .thresholds
+                    .iter()
+                    .filter(|t| !t.held && t.level == "critical")
+                    .map(|t| format!("{} ({})", t.expr, t.actual))
+                    .collect();
+                why.extend(crate::pipeline::problems(report));
+                Some(why.join("; "))
+            }
+            _ => None,
+        };
+        WorkloadRecord {
+            name: r.workload.name.clone(),
+            kind: "load".into(),
+            class: Class::Small,
+            status: r.status(),
+            metric: Metric::Wall,
+            budget_ns: 0,
+            summary: StoredSummary {
+                n: overall.map_or(0, |o| o.requests as usize),
+                wall_ns: latency,
+                cpu_ns: None,
+                max_rss_bytes: overall.and_then(|o| o.rss_max),
+                rss_floor_bytes: 0,
+                throughput: None,
+                rps: overall.map(|o| (o.achieved_rps * 1000.0).round() / 1000.0),
+            },
+            samples: StoredSamples::default(),
+            failure,
+            criterion: None,
+            load: r.report.as_ref().map(|l| l.thinned(STORED_SECONDS)),
         }
     }
 }

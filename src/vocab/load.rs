@@ -217,3 +217,103 @@ impl LoadReport {
                 .any(|t| !t.held && t.level == "critical")
     }
 }
+
+/// Seconds a stored series keeps at most: an hour-long soak is kept at one point per six
+/// seconds, so a record stays small whatever ran.
+pub const STORED_SECONDS: usize = 600;
+
+impl LoadReport {
+    /// The report with its series merged into at most `max` points of equal span: counts are
+    /// summed, percentiles and usage are the highest (p50 the median) of the seconds merged.
+    pub fn thinned(&self, max: usize) -> LoadReport {
+        let mut out = self.clone();
+        if max == 0 || self.series.len() <= max {
+            return out;
+        }
+        let per = self.series.len().div_ceil(max);
+        out.series = self
+            .series
+            .chunks(per)
+            .map(|span| merge_seconds(span))
+            .collect();
+        out
+    }
+}
+
+fn merge_seconds(span: &[Second]) -> Second {
+    let first = span[0];
+    let most = |f: fn(&Second) -> u64| span.iter().map(f).max().unwrap_or(0);
+    let mut p50s: Vec<u64> = span.iter().map(|s| s.p50).collect();
+    p50s.sort_unstable();
+    let usage = |f: fn(&Second) -> Option<f64>| {
+        span.iter()
+            .filter_map(f)
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+    };
+    Second {
+        t: first.t,
+        stage: first.stage,
+        offered: span.iter().map(|s| s.offered).sum(),
+        completed: span.iter().map(|s| s.completed).sum(),
+        errors: span.iter().map(|s| s.errors).sum(),
+        dropped: span.iter().map(|s| s.dropped).sum(),
+        p50: p50s[p50s.len() / 2],
+        p95: most(|s| s.p95),
+        p99: most(|s| s.p99),
+        max: most(|s| s.max),
+        cpu: usage(|s| s.cpu),
+        rss: span.iter().filter_map(|s| s.rss).max(),
+        fds: span.iter().filter_map(|s| s.fds).max(),
+        generator_cpu: span.iter().map(|s| s.generator_cpu).fold(0.0, f64::max),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(seconds: u64) -> LoadReport {
+        LoadReport {
+            profile: "soak".into(),
+            model: "open".into(),
+            overall: Figures::default(),
+            stages: vec![],
+            series: (0..seconds)
+                .map(|t| Second {
+                    t,
+                    offered: 10,
+                    completed: 9,
+                    errors: 1,
+                    p50: t,
+                    p95: 100 + t % 7,
+                    rss: Some(1000 + t),
+                    ..Second::default()
+                })
+                .collect(),
+            thresholds: vec![],
+            stress: None,
+            spike: None,
+            soak: None,
+            warnings: vec![],
+            aborted: None,
+        }
+    }
+
+    #[test]
+    fn a_long_series_is_thinned_keeping_totals_and_peaks() {
+        let r = report(3600);
+        let thin = r.thinned(STORED_SECONDS);
+        assert_eq!(thin.series.len(), 600);
+        // Six seconds per point: counts summed, the highest p95 and RSS, the median p50.
+        assert_eq!(thin.series[1].t, 6);
+        assert_eq!(thin.series[1].offered, 60);
+        assert_eq!(thin.series[1].errors, 6);
+        assert_eq!(thin.series[1].p95, 100 + 6);
+        assert_eq!(thin.series[1].rss, Some(1011));
+        assert_eq!(thin.series[1].p50, 9);
+        let total = |r: &LoadReport| r.series.iter().map(|s| s.completed).sum::<u64>();
+        assert_eq!(total(&thin), total(&r));
+        // A short one is kept as it is.
+        assert_eq!(report(60).thinned(STORED_SECONDS), report(60));
+    }
+}

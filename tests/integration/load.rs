@@ -3,6 +3,7 @@
 //! few seconds; nothing but the servers these tests start is ever sent a request.
 
 use crate::common::{Scratch, helper, measuring, toml_str};
+use crate::git::init_and_commit;
 
 /// A `[[load]]` driving `perf-helper serve {port} OPTIONS...`, with `rest` appended.
 fn load_toml(name: &str, options: &[&str], rest: &str) -> String {
@@ -171,8 +172,9 @@ fn a_spike_and_the_time_to_recover_from_it() {
         "profile = \"spike\"\nrate = 50\nmultiple = 5\nbefore = \"1500ms\"\nhold = \"2s\"\n\
          recovery = \"3s\"\n[[load.threshold]]\nexpr = \"rate < 1%\"\nstage = \"before\"\n",
     ));
-    let a = s
-        .cmd(&["run", "--message-format", "json"])
+    // Recorded, so that what is stored is checked below as well.
+    let commit = init_and_commit(s.path(), "spike");
+    let a = hermetic_cmd(&s, &["record", "--message-format", "json"])
         .assert()
         .success();
     let f = finished(&a);
@@ -190,6 +192,73 @@ fn a_spike_and_the_time_to_recover_from_it() {
     assert_eq!(r["recovered"], true, "{r}");
     assert!(r["seconds"].as_f64().unwrap() <= 2.0, "{r}");
     assert_eq!(f["report"]["thresholds"][0]["held"], true);
+
+    // The record keeps the whole report, and `show` gives it back as it was measured.
+    let shown = stdout(
+        &hermetic_cmd(&s, &["show", "HEAD", "--message-format", "json"])
+            .assert()
+            .success(),
+    );
+    let record: serde_json::Value = serde_json::from_str(shown.trim()).unwrap();
+    assert_eq!(record["commit"], commit.as_str());
+    let w = &record["workloads"][0];
+    assert_eq!(w["kind"], "load", "{w}");
+    assert_eq!(w["load"]["spike"], f["report"]["spike"], "{w}");
+    assert_eq!(w["load"]["stages"], f["report"]["stages"]);
+    assert_eq!(
+        w["summary"]["wall_ns"]["p95"].as_f64().unwrap(),
+        f["report"]["overall"]["latency"]["p95"].as_f64().unwrap()
+    );
+    assert_eq!(w["summary"]["n"], f["report"]["overall"]["requests"]);
+    let human = stdout(&hermetic_cmd(&s, &["show", "HEAD"]).assert().success());
+    assert!(human.contains("spike: spike profile, open model"), "{human}");
+    assert!(human.contains("recovery: recovered"), "{human}");
+    // `history` has its latency and throughput.
+    let history = stdout(
+        &hermetic_cmd(&s, &["history", "--message-format", "json"])
+            .assert()
+            .success(),
+    );
+    let point: serde_json::Value = serde_json::from_str(history.trim()).unwrap();
+    let rps = point["requests_per_second"].as_f64().unwrap();
+    let achieved = f["report"]["overall"]["achieved_rps"].as_f64().unwrap();
+    assert!((rps - achieved).abs() < 0.01, "{point}");
+    assert_eq!(point["p95_ns"], w["summary"]["wall_ns"]["p95"]);
+    // The release report: the stages, what the spike found, and the latency over time.
+    let report = stdout(
+        &hermetic_cmd(&s, &["report", "--format", "json"])
+            .assert()
+            .success(),
+    );
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let load = &report["workloads"][0]["load"];
+    assert_eq!(load["report"]["stages"], f["report"]["stages"], "{load}");
+    assert!(
+        load["findings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("recovery: recovered"),
+        "{load}"
+    );
+    let html = stdout(
+        &hermetic_cmd(&s, &["report", "--format", "html"])
+            .assert()
+            .success(),
+    );
+    for wanted in ["class=\"p95\" points=\"", ">spike</text>", ">after</text>", "Last run (spike profile"] {
+        assert!(html.contains(wanted), "no {wanted} in the HTML report");
+    }
+    let md = stdout(&hermetic_cmd(&s, &["report"]).assert().success());
+    assert!(md.contains("## Load: spike"), "{md}");
+    assert!(md.contains("| spike | "), "{md}");
+}
+
+/// `cargo perf ARGS` in the scratch project with git's identity and no user configuration.
+fn hermetic_cmd(s: &Scratch, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = s.cmd(args);
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    cmd
 }
 
 #[test]
