@@ -164,6 +164,7 @@ fn record(
                     max_rss_bytes: rss.iter().max().copied(),
                     rss_floor_bytes: 4 << 20,
                     throughput: None,
+                    rps: None,
                 },
                 samples: StoredSamples {
                     wall_ns: wall,
@@ -173,6 +174,7 @@ fn record(
                 },
                 failure: None,
                 criterion: None,
+                load: None,
             }
         })
         .collect();

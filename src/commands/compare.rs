@@ -103,12 +103,33 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             })
             .unwrap_or(crate::config::DEFAULT_THRESHOLD)
     };
-    let mut results = stored_results(
-        &base,
-        &new,
-        args.filter.as_deref().unwrap_or(""),
-        &threshold,
-    );
+    let filter = args.filter.as_deref().unwrap_or("");
+    // A stored load workload is one run a side, its blocks not paired: nothing to judge it by.
+    let loads: BTreeSet<&str> = base
+        .workloads
+        .iter()
+        .chain(&new.workloads)
+        .filter(|w| w.kind == "load" && w.name.contains(filter))
+        .map(|w| w.name.as_str())
+        .collect();
+    if !loads.is_empty() && !global.quiet {
+        eprintln!(
+            "note: leaving out the load workloads {}: stored records of them are one run a side,              which cannot be judged; `cargo perf compare --measure` (or `check`) drives both              sides in alternating blocks, and `show` or `history` give what was stored",
+            loads.iter().copied().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let mut results = stored_results(&base, &new, filter, &threshold);
+    results.retain(|r| !loads.contains(r.candidate.workload.name.as_str()));
+    if results.is_empty() && !loads.is_empty() {
+        bail!(
+            "the records of {} and {} have only load workloads in common, which stored \
+             comparisons leave out; `cargo perf compare --measure {} {}` drives both sides",
+            args.a,
+            b_rev,
+            args.a,
+            b_rev
+        );
+    }
     if results.is_empty() {
         bail!(
             "the records of {} and {} have no workloads in common",
@@ -305,6 +326,7 @@ fn stored_results(
             spent_ns: 0,
             notes: Vec::new(),
             undecidable: false,
+            figure: None,
         });
     }
     out

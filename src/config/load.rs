@@ -11,7 +11,9 @@ use toml::Spanned;
 
 use super::manifest::line_column;
 use crate::errors::ConfigError;
-use crate::vocab::units::{de_duration, format_bytes, format_duration, parse_duration, parse_size};
+use crate::vocab::units::{
+    de_duration, de_percent, format_bytes, format_duration, parse_duration, parse_size,
+};
 
 /// One `[[load]]` as written.
 #[derive(Debug, Deserialize)]
@@ -60,7 +62,50 @@ pub struct RawLoad {
     pub requests: Vec<RawRequest>,
     #[serde(default, rename = "threshold")]
     pub thresholds: Vec<RawThreshold>,
+    /// How `check` compares the two sides.
+    pub gate: Option<RawGate>,
 }
+
+/// `[load.gate]`: the level both sides are driven at, in alternating blocks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGate {
+    pub rate: Option<f64>,
+    pub users: Option<u32>,
+    /// Blocks per side.
+    pub blocks: Option<usize>,
+    #[serde(default, deserialize_with = "de_duration")]
+    pub block: Option<Duration>,
+    /// Changes of a figure smaller than this are `unchanged` (`"10%"`).
+    #[serde(default, deserialize_with = "de_percent")]
+    pub threshold: Option<f64>,
+    /// `false`: `check` and `compare --measure` leave the workload out (another load workload
+    /// of the same service gates it).
+    pub check: Option<bool>,
+}
+
+/// How `check` gates a load workload: both sides' services up at once, driven in alternating
+/// blocks at one level, and each block's p50, p95 and throughput compared pairwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatePlan {
+    /// Arrivals per second (open model) or users (closed).
+    pub level: f64,
+    /// Blocks per side, after one warm-up block each.
+    pub blocks: usize,
+    pub block: Duration,
+    /// The practical threshold of each figure.
+    pub threshold: f64,
+    /// Whether `check` gates it.
+    pub check: bool,
+}
+
+/// The practical threshold of a load workload's figures when `[load.gate]` sets none: the
+/// percentiles of a service under load move by several percent between identical blocks.
+pub const DEFAULT_LOAD_THRESHOLD: f64 = 0.10;
+
+/// The fewest blocks a side may have: with fewer pairs the signed-rank test cannot reach
+/// p < 0.05 whatever the figures.
+pub const MIN_GATE_BLOCKS: usize = 6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -179,6 +224,7 @@ pub struct LoadSpec {
     pub max_in_flight: usize,
     pub timeout: Duration,
     pub recovery_factor: f64,
+    pub gate: GatePlan,
 }
 
 impl LoadSpec {
@@ -745,6 +791,7 @@ pub fn resolve_load(
             "`recovery_factor` is {recovery_factor}; give 1 or more (1.5: p95 within 50 % of before)"
         )));
     }
+    let gate = resolve_gate(raw.gate.as_ref(), open, base, &stages).map_err(&error)?;
     for (key, value) in &raw.env {
         if key.is_empty() || key.contains(['=', '\0']) || value.contains('\0') {
             return Err(error(format!(
@@ -763,9 +810,79 @@ pub fn resolve_load(
         max_in_flight,
         timeout: positive(raw.timeout, Duration::from_secs(10), "timeout").map_err(&error)?,
         recovery_factor,
+        gate,
         target,
         env: raw.env.clone(),
         cwd: raw.cwd.clone(),
+    })
+}
+
+/// The gate's level (the workload's `rate` or `users`, else the level its longest stage ends
+/// at), blocks and block length, checked.
+fn resolve_gate(
+    raw: Option<&RawGate>,
+    open: bool,
+    base: Option<f64>,
+    stages: &[StagePlan],
+) -> Result<GatePlan, String> {
+    let longest = stages
+        .iter()
+        .max_by_key(|s| s.duration)
+        .map_or(1.0, |s| s.to);
+    let level = match (raw.and_then(|g| g.rate), raw.and_then(|g| g.users), open) {
+        (Some(_), Some(_), _) => {
+            return Err("`gate` has both `rate` and `users`; give the one of the workload's                         model"
+                .into());
+        }
+        (Some(r), None, true) if r.is_finite() && r > 0.0 => r,
+        (Some(r), None, true) => {
+            return Err(format!(
+                "`gate.rate` is {r}; give a positive number of arrivals per second"
+            ));
+        }
+        (None, Some(u), false) if u > 0 => f64::from(u),
+        (None, Some(_), false) => return Err("`gate.users` is 0; give 1 or more".into()),
+        (Some(_), None, false) => {
+            return Err("`gate.rate` is set but the workload runs users (closed model);                         give `gate.users`"
+                .into());
+        }
+        (None, Some(_), true) => {
+            return Err("`gate.users` is set but the workload has a `rate` (open model);                         give `gate.rate`"
+                .into());
+        }
+        (None, None, _) => base.unwrap_or(longest),
+    };
+    if level <= 0.0 {
+        return Err(
+            "the gate would drive it at 0; give `gate.rate` (or `gate.users`) to compare the              sides at"
+                .into(),
+        );
+    }
+    let blocks = raw.and_then(|g| g.blocks).unwrap_or(8);
+    if blocks < MIN_GATE_BLOCKS {
+        return Err(format!(
+            "`gate.blocks` is {blocks}; give {MIN_GATE_BLOCKS} or more (with fewer pairs of              blocks no difference can be significant)"
+        ));
+    }
+    let block = positive(
+        raw.and_then(|g| g.block),
+        Duration::from_secs(2),
+        "gate.block",
+    )?;
+    let threshold = raw
+        .and_then(|g| g.threshold)
+        .unwrap_or(DEFAULT_LOAD_THRESHOLD);
+    if !(threshold.is_finite() && threshold > 0.0) {
+        return Err(format!(
+            "`gate.threshold` is {threshold}; give a positive share such as \"10%\""
+        ));
+    }
+    Ok(GatePlan {
+        level,
+        blocks,
+        block,
+        threshold,
+        check: raw.and_then(|g| g.check).unwrap_or(true),
     })
 }
 
@@ -913,6 +1030,75 @@ pub fn describe(spec: &LoadSpec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gate_of(raw: &str, open: bool, base: Option<f64>) -> Result<GatePlan, String> {
+        let raw: Option<RawGate> = if raw.is_empty() {
+            None
+        } else {
+            Some(toml::from_str(raw).unwrap())
+        };
+        let stages = vec![
+            StagePlan {
+                name: "short".into(),
+                duration: Duration::from_secs(1),
+                from: 0.0,
+                to: 500.0,
+                step: false,
+            },
+            StagePlan {
+                name: "long".into(),
+                duration: Duration::from_secs(60),
+                from: 500.0,
+                to: 200.0,
+                step: false,
+            },
+        ];
+        resolve_gate(raw.as_ref(), open, base, &stages)
+    }
+
+    #[test]
+    fn the_gate_drives_at_the_base_level_or_the_longest_stage() {
+        let g = gate_of("", true, Some(100.0)).unwrap();
+        assert_eq!(
+            g,
+            GatePlan {
+                level: 100.0,
+                blocks: 8,
+                block: Duration::from_secs(2),
+                threshold: DEFAULT_LOAD_THRESHOLD,
+                check: true,
+            }
+        );
+        // A `stages` profile has no base: the level the longest stage ends at.
+        assert_eq!(gate_of("", true, None).unwrap().level, 200.0);
+        let g = gate_of(
+            "rate = 40\nblocks = 10\nblock = \"500ms\"\nthreshold = \"15%\"\ncheck = false",
+            true,
+            Some(100.0),
+        )
+        .unwrap();
+        assert_eq!(
+            (g.level, g.blocks, g.block, g.threshold, g.check),
+            (40.0, 10, Duration::from_millis(500), 0.15, false)
+        );
+        assert_eq!(gate_of("users = 3", false, Some(10.0)).unwrap().level, 3.0);
+    }
+
+    #[test]
+    fn a_gate_that_cannot_decide_or_does_not_fit_the_model_is_refused() {
+        let e = gate_of("blocks = 5", true, Some(1.0)).unwrap_err();
+        assert!(e.contains("`gate.blocks` is 5; give 6 or more"), "{e}");
+        let e = gate_of("users = 4", true, Some(1.0)).unwrap_err();
+        assert!(e.contains("give `gate.rate`"), "{e}");
+        let e = gate_of("rate = 4", false, Some(1.0)).unwrap_err();
+        assert!(e.contains("give `gate.users`"), "{e}");
+        let e = gate_of("rate = -1", true, Some(1.0)).unwrap_err();
+        assert!(e.contains("`gate.rate` is -1"), "{e}");
+        let e = gate_of("block = \"0s\"", true, Some(1.0)).unwrap_err();
+        assert!(e.contains("`gate.block` is zero"), "{e}");
+        let e = gate_of("threshold = \"0%\"", true, Some(1.0)).unwrap_err();
+        assert!(e.contains("`gate.threshold` is 0"), "{e}");
+    }
 
     #[test]
     fn thresholds_parse_like_k6() {

@@ -7,8 +7,8 @@ mod resolve;
 
 pub use criterion::CriterionConfig;
 pub use load::{
-    Level, LoadMetric, LoadSpec, LoadTarget, Op, Profile, RequestSpec, StagePlan, ThresholdSpec,
-    describe as describe_load, format_metric,
+    DEFAULT_LOAD_THRESHOLD, GatePlan, Level, LoadMetric, LoadSpec, LoadTarget, MIN_GATE_BLOCKS, Op,
+    Profile, RequestSpec, StagePlan, ThresholdSpec, describe as describe_load, format_metric,
 };
 pub use manifest::{ClassSpec, CommandLine, nearest};
 pub use resolve::{

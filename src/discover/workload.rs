@@ -264,7 +264,7 @@ fn expand_load(
     }
     Ok(Workload {
         name: spec.name.clone(),
-        threshold: config.threshold,
+        threshold: spec.gate.threshold,
         sampling: config.sampling,
         cwd,
         kind: Kind::Load(Box::new(LoadWorkload { spec, bins })),

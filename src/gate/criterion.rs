@@ -445,6 +445,7 @@ fn result_of(k: Track, quick: bool) -> GateResult {
         spent_ns,
         notes,
         undecidable: too_few,
+        figure: None,
     }
 }
 
@@ -476,5 +477,6 @@ fn removed(target: &str, id: &str) -> GateResult {
         spent_ns: 0,
         notes: Vec::new(),
         undecidable: false,
+        figure: None,
     }
 }

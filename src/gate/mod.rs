@@ -2,8 +2,10 @@
 //! `stats::compare`, with false discovery control across every workload of the check.
 
 mod criterion;
+mod load;
 
 pub use criterion::{BenchGate, run_bench_gate};
+pub use load::{LoadFigure, LoadGate, run_load_gate};
 
 use serde::Serialize;
 
@@ -92,6 +94,8 @@ pub struct GateResult {
     /// It stopped at its time bound before the first look: too few rounds for an interval to
     /// be trusted, so it stays inconclusive whatever the interval says.
     pub undecidable: bool,
+    /// For a load workload, the figure judged (its blocks are the samples).
+    pub figure: Option<LoadFigure>,
 }
 
 impl GateResult {
@@ -165,7 +169,7 @@ pub fn run_gate(
     runner: &mut dyn Runner,
     progress: &mut dyn Observer,
 ) -> Result<(Vec<GateResult>, GateTiming), MeasureError> {
-    run_gate_with_benches(workloads, Vec::new(), None, runner, progress)
+    run_gate_with_benches(workloads, Vec::new(), None, Vec::new(), runner, progress)
 }
 
 /// What the criterion part of a check measures, and how.
@@ -174,12 +178,13 @@ pub struct BenchPlan<'a> {
     pub sampling: &'a crate::config::Sampling,
 }
 
-/// `run_gate` with criterion bench targets as well: commands first, then benchmarks, and the
-/// false discovery control over all of them together.
+/// `run_gate` with criterion bench targets and load workloads as well: commands first, then
+/// benchmarks, then loads, and the false discovery control over all of them together.
 pub fn run_gate_with_benches(
     workloads: Vec<GateWorkload>,
     benches: Vec<BenchGate>,
     plan: Option<BenchPlan>,
+    loads: Vec<LoadGate>,
     runner: &mut dyn Runner,
     progress: &mut dyn Observer,
 ) -> Result<(Vec<GateResult>, GateTiming), MeasureError> {
@@ -189,7 +194,8 @@ pub fn run_gate_with_benches(
         runs_ns: 0,
     };
     let runner: &mut dyn Runner = &mut counting;
-    let total = workloads.len();
+    let commands = workloads.len();
+    let total = commands + loads.len();
     let mut results = Vec::with_capacity(total);
     for (i, gw) in workloads.into_iter().enumerate() {
         let w = gw.workload;
@@ -287,6 +293,7 @@ pub fn run_gate_with_benches(
             spent_ns,
             notes: Vec::new(),
             undecidable: false,
+            figure: None,
         });
     }
     if let Some(plan) = plan {
@@ -298,10 +305,13 @@ pub fn run_gate_with_benches(
             progress,
         )?);
     }
+    let (load_results, load_ns) = run_load_gate(loads, commands, total, progress)?;
+    results.extend(load_results);
     apply_verdicts(&mut results);
     let timing = GateTiming {
         elapsed_ns: started.elapsed().as_nanos() as u64,
-        runs_ns: counting.runs_ns,
+        // The blocks of load workloads are their runs.
+        runs_ns: counting.runs_ns + load_ns,
         ..GateTiming::default()
     };
     Ok((results, timing))

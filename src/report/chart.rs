@@ -137,12 +137,20 @@ pub struct LatencyChart {
 
 /// Lays out the latency chart of `series`, whose stages are named by `stage_names`.
 pub fn latency_chart(series: &[Second], stage_names: &[String]) -> Option<LatencyChart> {
-    let shown: Vec<&Second> = series.iter().filter(|s| s.completed + s.errors > 0).collect();
+    let shown: Vec<&Second> = series
+        .iter()
+        .filter(|s| s.completed + s.errors > 0)
+        .collect();
     if shown.is_empty() {
         return None;
     }
     let (width, height, left, right, top, bottom) = (640u32, 220u32, 70u32, 630u32, 12u32, 192u32);
-    let hi = shown.iter().map(|s| s.p99.max(s.p95)).max().unwrap_or(1).max(1) as f64;
+    let hi = shown
+        .iter()
+        .map(|s| s.p99.max(s.p95))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
     let hi = nice_ceiling(hi * 1.05);
     let t_last = series.last().map_or(1, |s| s.t).max(1) as f64;
     let x = |t: u64| f64::from(left) + t as f64 / t_last * f64::from(right - left);
@@ -277,7 +285,10 @@ mod tests {
         for pair in c.p99.split(' ') {
             let (x, y) = pair.split_once(',').unwrap();
             let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
-            assert!((70.0..=630.0).contains(&x) && (12.0..=192.0).contains(&y), "{pair}");
+            assert!(
+                (70.0..=630.0).contains(&x) && (12.0..=192.0).contains(&y),
+                "{pair}"
+            );
         }
         // Nothing answered: no chart.
         assert!(latency_chart(&[Second::default()], &names).is_none());

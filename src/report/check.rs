@@ -1,6 +1,6 @@
 //! What `check` and `compare` report, shared by every format.
 
-use crate::gate::{GateResult, GateVerdict};
+use crate::gate::{GateResult, GateVerdict, LoadFigure};
 use crate::vocab::units::format_ns;
 
 /// The outcome of a check or comparison.
@@ -113,8 +113,15 @@ pub fn p_cell(r: &GateResult) -> String {
 }
 
 pub fn median_cells(r: &GateResult) -> (String, String) {
+    let cell = |ns: f64| match r.figure {
+        // The time per request with the throughput it stands for.
+        Some(LoadFigure::TimePerRequest) if ns > 0.0 => {
+            format!("{} ({:.1}/s)", format_ns(ns), 1e9 / ns)
+        }
+        _ => format_ns(ns),
+    };
     match &r.comparison {
-        Some(c) => (format_ns(c.base_median), format_ns(c.new_median)),
+        Some(c) => (cell(c.base_median), cell(c.new_median)),
         None => ("-".into(), "-".into()),
     }
 }
@@ -129,7 +136,10 @@ pub fn budget_cell(r: &GateResult) -> String {
             .map(|b| b.limit)
             .collect();
         format!("OVER ({})", limits.join(", "))
-    } else if r.candidate.samples.is_empty() || r.candidate.workload.criterion().is_some() {
+    } else if r.candidate.samples.is_empty()
+        || r.candidate.workload.criterion().is_some()
+        || r.figure.is_some()
+    {
         // Criterion benchmarks have no duration budget.
         "-".into()
     } else {
@@ -145,9 +155,10 @@ pub fn failure_line(r: &GateResult, strict: bool) -> Option<String> {
     }
     if r.verdict == GateVerdict::Regressed {
         return Some(format!(
-            "{name} regressed: {} ({} time)",
+            "{name} regressed: {} ({}{})",
             change_cell(r),
-            metric_word(r)
+            metric_word(r),
+            if r.figure.is_some() { "" } else { " time" }
         ));
     }
     if r.candidate.budget.is_over() {
@@ -178,13 +189,29 @@ pub fn undecided_line(r: &GateResult) -> Option<String> {
     let c = r.comparison.as_ref()?;
     let rounds = r.candidate.samples.len().max(r.base.samples.len());
     let mut line = format!(
-        "{} could hide a change of up to {:.1}% (interval {:+.1}% to {:+.1}% after {rounds} rounds, threshold ±{:.1}%)",
+        "{} could hide a change of up to {:.1}% (interval {:+.1}% to {:+.1}% after {rounds} {}, threshold ±{:.1}%)",
         r.candidate.workload.name,
         hidden * 100.0,
         (c.ci.lower - 1.0) * 100.0,
         (c.ci.upper - 1.0) * 100.0,
+        if r.figure.is_some() {
+            "blocks"
+        } else {
+            "rounds"
+        },
         r.threshold * 100.0
     );
+    if r.figure.is_some() {
+        let blocks = r
+            .candidate
+            .workload
+            .load()
+            .map_or(0, |l| l.spec.gate.blocks);
+        line.push_str(&format!(
+            "; more blocks would narrow it (`gate.blocks`, now {blocks}, in its `[[load]]`)"
+        ));
+        return Some(line);
+    }
     if r.undecidable {
         let per_round = r.spent_ns as f64 / 1e9 / rounds.max(1) as f64;
         let needed_s = per_round * crate::measure::MIN_LOOK_ROUNDS as f64;
@@ -234,6 +261,9 @@ fn short_secs(s: f64) -> String {
 }
 
 pub fn metric_word(r: &GateResult) -> &'static str {
+    if let Some(figure) = r.figure {
+        return figure.as_str();
+    }
     if r.candidate.workload.criterion().is_some() {
         return "iteration";
     }

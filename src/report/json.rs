@@ -54,6 +54,18 @@ struct LoadInfo<'a> {
     stages: Vec<StageInfo<'a>>,
     requests: Vec<RequestInfo<'a>>,
     thresholds: Vec<ThresholdInfo<'a>>,
+    gate: GateInfo,
+}
+
+/// How `check` gates a load workload.
+#[derive(Serialize)]
+struct GateInfo {
+    /// Arrivals per second (open model) or users (closed).
+    level: f64,
+    blocks: usize,
+    block_ns: u64,
+    threshold: f64,
+    check: bool,
 }
 
 #[derive(Serialize)]
@@ -121,6 +133,13 @@ fn load_info(spec: &crate::config::LoadSpec) -> LoadInfo<'_> {
                 abort_on_fail: t.abort_on_fail,
             })
             .collect(),
+        gate: GateInfo {
+            level: spec.gate.level,
+            blocks: spec.gate.blocks,
+            block_ns: spec.gate.block.as_nanos() as u64,
+            threshold: spec.gate.threshold,
+            check: spec.gate.check,
+        },
     }
 }
 
@@ -293,6 +312,9 @@ struct CheckWorkload<'a> {
     #[serde(rename = "workload")]
     info: WorkloadInfo<'a>,
     metric: crate::vocab::Metric,
+    /// Load workloads: the figure judged (`p50`, `p95`, `time-per-request`), one object each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    figure: Option<crate::gate::LoadFigure>,
     threshold: f64,
     verdict: crate::gate::GateVerdict,
     /// Whether this workload fails the gate.
@@ -339,6 +361,7 @@ impl super::GateOutput for Json {
                     schema: JSON_SCHEMA_VERSION,
                     info: info(&r.candidate.workload),
                     metric: r.metric,
+                    figure: r.figure,
                     threshold: r.threshold,
                     verdict: r.verdict,
                     fails: r.fails(report.strict),

@@ -252,15 +252,7 @@ pub fn build_bins(
         .context("building the workspace binaries that perf.toml names with {bin:NAME}")?;
     for w in workloads {
         if let Some(l) = w.load_mut() {
-            let spec = &mut l.spec;
-            for arg in spec
-                .target
-                .argv_mut()
-                .iter_mut()
-                .chain(spec.env.values_mut())
-            {
-                *arg = resolve_bins(arg, &built);
-            }
+            resolve_load_bins(&mut l.spec, &built);
             continue;
         }
         let Some(c) = w.command_mut() else { continue };
@@ -269,6 +261,21 @@ pub fn build_bins(
         }
     }
     Ok(())
+}
+
+/// Puts the paths of `bins` in for `{bin:NAME}` in a load workload's argv and environment.
+pub fn resolve_load_bins(
+    spec: &mut crate::config::LoadSpec,
+    bins: &std::collections::BTreeMap<String, std::path::PathBuf>,
+) {
+    for arg in spec
+        .target
+        .argv_mut()
+        .iter_mut()
+        .chain(spec.env.values_mut())
+    {
+        *arg = resolve_bins(arg, bins);
+    }
 }
 
 /// Prints the warnings a read collected (corrupt lines and the like) on standard error, with

@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use super::load::{Build, discover_criterion, override_threshold, select};
+use super::load::{Build, discover_criterion, override_threshold, resolve_load_bins, select};
 use crate::cli::{GlobalOpts, PackageArgs};
 use crate::config::Config;
 use crate::discover::{Workload, resolve_bins};
 use crate::gate::{
-    BenchGate, BenchPlan, GateResult, GateTiming, GateWorkload, run_gate_with_benches,
+    BenchGate, BenchPlan, GateResult, GateTiming, GateWorkload, LoadGate, run_gate_with_benches,
 };
 use crate::measure::criterion::CriterionSettings;
 use crate::measure::{FakeRunner, ProcessRunner, Runner};
@@ -78,17 +78,6 @@ pub fn measure_sides(
             );
         }
     }
-    // Load workloads are driven by `run`; the gate compares commands and benchmarks.
-    let (loads, workloads): (Vec<Workload>, Vec<Workload>) =
-        workloads.into_iter().partition(|w| w.load().is_some());
-    if !loads.is_empty() && !global.quiet {
-        let names: Vec<&str> = loads.iter().map(|w| w.name.as_str()).collect();
-        eprintln!(
-            "note: the gate does not compare load workloads yet; leaving out {} (`cargo perf \
-             run NAME` drives one and applies its thresholds)",
-            names.join(", ")
-        );
-    }
     let build_started = Instant::now();
     let needed: BTreeSet<String> = workloads.iter().flat_map(|w| w.bins().cloned()).collect();
     let new_side = side_workspace(
@@ -120,7 +109,19 @@ pub fn measure_sides(
     let (new_benches, workloads): (Vec<Workload>, Vec<Workload>) = candidate_all
         .into_iter()
         .partition(|w| w.criterion().is_some());
-    debug_assert!(workloads.len() <= commands);
+    let (loads, workloads): (Vec<Workload>, Vec<Workload>) =
+        workloads.into_iter().partition(|w| w.load().is_some());
+    let (loads, unchecked): (Vec<Workload>, Vec<Workload>) = loads
+        .into_iter()
+        .partition(|w| w.load().is_some_and(|l| l.spec.gate.check));
+    if !unchecked.is_empty() && !global.quiet {
+        let names: Vec<&str> = unchecked.iter().map(|w| w.name.as_str()).collect();
+        eprintln!(
+            "note: leaving out {} (`check = false` in its `[load.gate]`)",
+            names.join(", ")
+        );
+    }
+    debug_assert!(workloads.len() + loads.len() <= commands);
     let mut base_benches = base_benches;
     if let Some(filter) = &selection.filter {
         base_benches.retain(|w| w.name.contains(filter.as_str()));
@@ -159,6 +160,26 @@ pub fn measure_sides(
             })
         })
         .collect();
+    let load_gates: Vec<LoadGate> = loads
+        .into_iter()
+        .filter_map(|mut w| {
+            let name = w.name.clone();
+            let l = w.load_mut()?;
+            let base = l.bins.iter().all(|b| base_bins.contains_key(b)).then(|| {
+                let mut spec = l.spec.clone();
+                resolve_load_bins(&mut spec, &base_bins);
+                spec
+            });
+            resolve_load_bins(&mut l.spec, &new_bins);
+            if global.verbose > 0 {
+                eprintln!("{name} (candidate): {}", l.spec.target.argv().join(" "));
+                if let Some(spec) = &base {
+                    eprintln!("{name} (base): {}", spec.target.argv().join(" "));
+                }
+            }
+            Some(LoadGate { workload: w, base })
+        })
+        .collect();
     // The fake runner of the tests replaces the process runner only: what comes before (locks,
     // worktrees, builds, discovery) is the same as in a real check.
     let mut runner: Box<dyn Runner> = match &global.fake_runner {
@@ -176,8 +197,14 @@ pub fn measure_sides(
         sampling: &config.sampling,
     };
     // The locks are held until both sides are measured.
-    let (results, mut timing) =
-        run_gate_with_benches(gated, bench_gates, Some(plan), runner.as_mut(), observer)?;
+    let (results, mut timing) = run_gate_with_benches(
+        gated,
+        bench_gates,
+        Some(plan),
+        load_gates,
+        runner.as_mut(),
+        observer,
+    )?;
     timing.build_ns = build_ns;
     Ok((results, timing))
 }

@@ -234,7 +234,7 @@ impl LoadReport {
         out.series = self
             .series
             .chunks(per)
-            .map(|span| merge_seconds(span))
+            .map(merge_seconds)
             .collect();
         out
     }

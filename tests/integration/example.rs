@@ -327,3 +327,82 @@ fn the_example_service_is_driven_by_its_load_workload() {
     assert!(p50("GET /analyse/medium") > p50("GET /analyse/small"));
     assert_eq!(f["status"], "passed", "{}", f["report"]["thresholds"]);
 }
+
+#[test]
+fn check_gates_the_example_service_in_alternating_blocks() {
+    let _turn = measuring();
+    // The service of the example, gated at 50 requests a second in 8 blocks of half a second a
+    // side: the fewest that keep a real slowdown significant after the adjustment over the
+    // three figures.
+    let gate = "[[load]]\nname = \"serve/gate\"\nservice = { command = [\"{bin:serve}\", \"--port\", \"{port}\", \"--root\", \"{workspace}\"], ready = \"/health\" }\n\
+                rate = 50\nduration = \"1s\"\n[[load.request]]\npath = \"/analyse/medium\"\n\
+                [load.gate]\nblocks = 8\nblock = \"500ms\"\n";
+    let dir = example_repo_with("", gate);
+    // A/A: a change that leaves the code alone is not a regression of any figure.
+    std::fs::write(dir.path().join("NOTES.md"), "docs only\n").unwrap();
+    crate::git::commit_all(dir.path(), "docs only");
+    let a = gate_cmd(
+        dir.path(),
+        &["check", "serve/gate", "--message-format", "json"],
+    )
+    .assert()
+    .success();
+    let lines = check_lines(&a);
+    for figure in ["p50", "p95", "time per request"] {
+        let name = format!("serve/gate: {figure}");
+        assert_ne!(verdict_of(&lines, &name), "regressed", "{lines:?}");
+        let line = lines
+            .iter()
+            .find(|l| l["workload"]["name"] == name.as_str())
+            .unwrap();
+        assert_eq!(line["rounds"], 8, "{line}");
+        assert_eq!(line["base_samples"].as_array().unwrap().len(), 8, "{line}");
+    }
+    // The candidate's service sleeps 3 ms more for every analysis: p50 and p95 regress, and the
+    // offered rate, which it still keeps up with, is the same on both sides.
+    let serve = dir.path().join("src/bin/serve.rs");
+    let src = std::fs::read_to_string(&serve).unwrap();
+    let slower = src.replacen(
+        "    match analyse(&dir) {",
+        "    std::thread::sleep(std::time::Duration::from_millis(3));\n    match analyse(&dir) {",
+        1,
+    );
+    assert_ne!(slower, src, "the patch did not apply");
+    std::fs::write(&serve, slower).unwrap();
+    // The job summary gets the Markdown of the same check.
+    let summary = dir.path().join("summary.md");
+    let a = gate_cmd(
+        dir.path(),
+        &["check", "serve/gate", "--message-format", "json"],
+    )
+    .env("GITHUB_STEP_SUMMARY", &summary)
+    .assert()
+    .code(1);
+    let lines = check_lines(&a);
+    assert_eq!(
+        verdict_of(&lines, "serve/gate: p50"),
+        "regressed",
+        "{lines:?}"
+    );
+    assert_eq!(
+        verdict_of(&lines, "serve/gate: p95"),
+        "regressed",
+        "{lines:?}"
+    );
+    assert_ne!(
+        verdict_of(&lines, "serve/gate: time per request"),
+        "regressed",
+        "{lines:?}"
+    );
+    let p50 = lines.iter().find(|l| l["figure"] == "p50").unwrap();
+    let c = &p50["comparison"];
+    // About 3 ms on top of the base's p50.
+    let added = c["new_median"].as_f64().unwrap() - c["base_median"].as_f64().unwrap();
+    assert!((2.0e6..4.5e6).contains(&added), "{p50}");
+    // The Markdown summary for a pull request names the figure.
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("| serve/gate: p50 | p50 |") && md.contains("**regressed**"),
+        "{md}"
+    );
+}

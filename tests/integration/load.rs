@@ -211,7 +211,10 @@ fn a_spike_and_the_time_to_recover_from_it() {
     );
     assert_eq!(w["summary"]["n"], f["report"]["overall"]["requests"]);
     let human = stdout(&hermetic_cmd(&s, &["show", "HEAD"]).assert().success());
-    assert!(human.contains("spike: spike profile, open model"), "{human}");
+    assert!(
+        human.contains("spike: spike profile, open model"),
+        "{human}"
+    );
     assert!(human.contains("recovery: recovered"), "{human}");
     // `history` has its latency and throughput.
     let history = stdout(
@@ -245,7 +248,12 @@ fn a_spike_and_the_time_to_recover_from_it() {
             .assert()
             .success(),
     );
-    for wanted in ["class=\"p95\" points=\"", ">spike</text>", ">after</text>", "Last run (spike profile"] {
+    for wanted in [
+        "class=\"p95\" points=\"",
+        ">spike</text>",
+        ">after</text>",
+        "Last run (spike profile",
+    ] {
         assert!(html.contains(wanted), "no {wanted} in the HTML report");
     }
     let md = stdout(&hermetic_cmd(&s, &["report"]).assert().success());

@@ -219,44 +219,93 @@ pub fn run(
     cwd: &Path,
     live: &mut dyn FnMut(&Live),
 ) -> Result<LoadReport, LoadError> {
-    let port = match spec.target {
-        LoadTarget::Service { .. } => free_port()?,
-        LoadTarget::Command { .. } => 0,
-    };
-    let fill = |s: &str| s.replace("{port}", &port.to_string());
-    let env: Vec<(String, String)> = spec.env.iter().map(|(k, v)| (k.clone(), fill(v))).collect();
-    let mut service = match &spec.target {
-        LoadTarget::Service {
-            argv,
-            ready,
-            ready_timeout,
-            ..
-        } => {
-            let argv: Vec<String> = argv.iter().map(|a| fill(a)).collect();
-            crate::interrupt::doing(format!("starting the service of {}", spec.name));
-            let mut s = Service::start(&argv, &env, cwd, port)?;
-            s.wait_ready(&fill(ready), *ready_timeout)?;
-            Some(s)
-        }
-        LoadTarget::Command { .. } => None,
-    };
-    crate::interrupt::doing(format!("driving {}", spec.name));
-    let result = drive(spec, cwd, port, &env, service.as_mut(), live);
-    let mut warnings = Vec::new();
-    if let (Some(s), LoadTarget::Service { stop_timeout, .. }) = (service.as_mut(), &spec.target) {
-        if let Err(LoadError::ServiceDied { .. }) = &result {
-            // Already gone; dropping it kills what is left of its group.
-        } else if s.stop(*stop_timeout) {
-            warnings.push(format!(
-                "the service did not stop within {} of SIGTERM and was killed (SIGKILL)",
-                crate::vocab::units::format_duration(*stop_timeout)
-            ));
-        }
-    }
-    drop(service);
+    let mut session = Session::start(spec, cwd)?;
+    let result = session.drive(spec, live);
+    let died = matches!(result, Err(LoadError::ServiceDied { .. }));
+    let warnings = session.stop(died);
     let mut report = result?;
     report.warnings.extend(warnings);
     Ok(report)
+}
+
+/// A load workload's target, ready to be driven: its service started on a free port and
+/// answering (a command target needs nothing started). Dropping it kills what is left of the
+/// service's process group.
+pub struct Session {
+    cwd: PathBuf,
+    port: u16,
+    env: Vec<(String, String)>,
+    service: Option<Service>,
+    stop_timeout: Duration,
+}
+
+impl Session {
+    /// Starts the service of `spec` and waits until it is ready.
+    pub fn start(spec: &LoadSpec, cwd: &Path) -> Result<Session, LoadError> {
+        let port = match spec.target {
+            LoadTarget::Service { .. } => free_port()?,
+            LoadTarget::Command { .. } => 0,
+        };
+        let fill = |s: &str| s.replace("{port}", &port.to_string());
+        let env: Vec<(String, String)> =
+            spec.env.iter().map(|(k, v)| (k.clone(), fill(v))).collect();
+        let (service, stop_timeout) = match &spec.target {
+            LoadTarget::Service {
+                argv,
+                ready,
+                ready_timeout,
+                stop_timeout,
+            } => {
+                let argv: Vec<String> = argv.iter().map(|a| fill(a)).collect();
+                crate::interrupt::doing(format!("starting the service of {}", spec.name));
+                let mut s = Service::start(&argv, &env, cwd, port)?;
+                s.wait_ready(&fill(ready), *ready_timeout)?;
+                (Some(s), *stop_timeout)
+            }
+            LoadTarget::Command { .. } => (None, Duration::ZERO),
+        };
+        Ok(Session {
+            cwd: cwd.to_owned(),
+            port,
+            env,
+            service,
+            stop_timeout,
+        })
+    }
+
+    /// Drives the target through the stages of `spec` (the spec it was started with, or one
+    /// with other stages and thresholds).
+    pub fn drive(
+        &mut self,
+        spec: &LoadSpec,
+        live: &mut dyn FnMut(&Live),
+    ) -> Result<LoadReport, LoadError> {
+        crate::interrupt::doing(format!("driving {}", spec.name));
+        drive(
+            spec,
+            &self.cwd,
+            self.port,
+            &self.env,
+            self.service.as_mut(),
+            live,
+        )
+    }
+
+    /// Stops the service (SIGTERM, then SIGKILL after its stop timeout); `died` when it is
+    /// already gone. Says what the reader should know.
+    pub fn stop(mut self, died: bool) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Some(s) = self.service.as_mut()
+            && !died
+            && s.stop(self.stop_timeout)
+        {
+            warnings.push(format!(
+                "the service did not stop within {} of SIGTERM and was killed (SIGKILL)",
+                crate::vocab::units::format_duration(self.stop_timeout)
+            ));
+        }
+        warnings
+    }
 }
 
 fn drive(
