@@ -227,7 +227,13 @@ fn record_text(r: &Record, subject: &str) -> String {
             let _ = super::load::section(&w.name, l, &mut loads);
         }
     }
-    let loads = String::from_utf8_lossy(&loads);
+    // A blank line between the table and each load workload's section.
+    let loads = String::from_utf8_lossy(&loads).into_owned();
+    let loads = if loads.is_empty() {
+        loads
+    } else {
+        format!("\n{loads}")
+    };
     // Everything but the figures comes from a note that may have been fetched from anywhere.
     format!(
         "record {} of commit {} {}{}\n  measured {} by cargo-perf {} with {}\n  machine {}: {}, {}, {}, {}\n{table}{}",

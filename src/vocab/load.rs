@@ -231,11 +231,7 @@ impl LoadReport {
             return out;
         }
         let per = self.series.len().div_ceil(max);
-        out.series = self
-            .series
-            .chunks(per)
-            .map(merge_seconds)
-            .collect();
+        out.series = self.series.chunks(per).map(merge_seconds).collect();
         out
     }
 }
