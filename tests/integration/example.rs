@@ -113,18 +113,23 @@ fn a_bin_that_does_not_build_is_a_tool_error() {
 }
 
 /// The example in a temporary git repository, with a perf.toml for gating: the analyser on the
-/// large project, plain and JSON, judged on CPU time with a 5 % threshold.
+/// large project, plain (10 % threshold) and JSON (5 %), judged on CPU time.
 fn example_repo(extra_toml: &str) -> tempfile::TempDir {
     example_repo_with(extra_toml, "")
 }
 
 /// `example_repo` with `more_workloads` appended to its perf.toml.
+///
+/// `analyse` (without `--json`) is the path the slowdown tests leave alone. Editing the binary
+/// moves its code all the same, and a clean-clone CI saw that path come out +6.7 % [+5.3 %,
+/// +10.1 %] slower after 472 rounds: a real change of this binary, from where code landed
+/// (issue 17's "layout"). Its threshold is 10 %, the remedy a user has today.
 fn example_repo_with(extra_toml: &str, more_workloads: &str) -> tempfile::TempDir {
     let dir = example();
     let toml = format!(
         "{extra_toml}[defaults]\nwarmup = 1\nmin_runs = 20\nmax_runs = 600\ntime_cap = \"6s\"\n\
          metric = \"cpu\"\nthreshold = \"5%\"\n\
-         [[workload]]\nname = \"analyse\"\ncommand = [\"{{bin:analyse}}\", \"{{fixture}}\"]\nfixtures = \"projects/large\"\ntimeout = \"30s\"\n\
+         [[workload]]\nname = \"analyse\"\ncommand = [\"{{bin:analyse}}\", \"{{fixture}}\"]\nfixtures = \"projects/large\"\ntimeout = \"30s\"\nthreshold = \"10%\"\n\
          [[workload]]\nname = \"analyse-json\"\ncommand = [\"{{bin:analyse}}\", \"--json\", \"{{fixture}}\"]\nfixtures = \"projects/large\"\ntimeout = \"30s\"\n{more_workloads}"
     );
     std::fs::write(dir.path().join("perf.toml"), toml).unwrap();
