@@ -515,3 +515,30 @@ fn ctrl_c_stops_the_run_and_its_service() {
     let pid = std::fs::read_to_string(&pid_path).unwrap();
     assert!(!running(pid.trim()), "the service {pid} is still running");
 }
+
+#[test]
+fn closed_model_users_each_wait_for_their_answer() {
+    let _turn = measuring();
+    // Four users against a service that answers after 10 ms: each sends its next request when
+    // the last is answered, over a connection of its own, so about 4 / 10 ms a second.
+    let s = Scratch::new(&load_toml(
+        "closed",
+        &["delay-ms", "10"],
+        "users = 4\nduration = \"2s\"\nramp = \"0s\"\n",
+    ));
+    let a = s
+        .cmd(&["run", "--message-format", "json"])
+        .assert()
+        .success();
+    let f = finished(&a);
+    let o = &f["report"]["overall"];
+    assert_eq!(f["report"]["model"], "closed");
+    assert_eq!(o["errors"]["connect"], 0, "{o}");
+    assert_eq!(o["errors"]["other"], 0, "{o}");
+    let achieved = o["achieved_rps"].as_f64().unwrap();
+    assert!((300.0..=400.0).contains(&achieved), "{o}");
+    let p50 = ms(&o["latency"]["p50"]);
+    assert!((10.0..12.5).contains(&p50), "{o}");
+    // Every request was counted as it started and as it ended.
+    assert_eq!(o["requests"], f["report"]["stages"][0]["figures"]["requests"]);
+}

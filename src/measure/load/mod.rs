@@ -118,6 +118,9 @@ enum Target {
 struct HttpRequest {
     method: hyper::Method,
     uri: hyper::Uri,
+    /// The path and query alone, for a connection of a user's own (origin form).
+    path: hyper::Uri,
+    host: hyper::header::HeaderValue,
     headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
     body: Bytes,
     spec: crate::config::RequestSpec,
@@ -194,6 +197,74 @@ impl Target {
                 }
             }
         }
+    }
+}
+
+/// The connection a user of the closed model keeps to the service, as `wrk` keeps one per
+/// connection: each request goes straight to it, not through the shared pool.
+type OwnConnection = Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>;
+
+impl Target {
+    /// Sends request `index` over `conn`, connecting first when it has no live connection;
+    /// a command target, or a request that fails, leaves the connection to be made anew.
+    async fn send_own(&self, index: usize, conn: &mut OwnConnection, port: u16) -> Outcome {
+        let Target::Http {
+            requests, timeout, ..
+        } = self
+        else {
+            return self.send(index).await;
+        };
+        let Some(r) = requests.get(index) else {
+            return Outcome::Other;
+        };
+        let exchange = async {
+            if conn.as_ref().is_none_or(|c| c.is_closed()) {
+                let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .map_err(|_| Outcome::Connect)?;
+                let _ = stream.set_nodelay(true);
+                let (sender, connection) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                        .await
+                        .map_err(|_| Outcome::Connect)?;
+                tokio::spawn(connection);
+                *conn = Some(sender);
+            }
+            let sender = conn.as_mut().ok_or(Outcome::Other)?;
+            sender.ready().await.map_err(|_| Outcome::Other)?;
+            let mut builder = hyper::Request::builder()
+                .method(r.method.clone())
+                .uri(r.path.clone())
+                .header(hyper::header::HOST, r.host.clone());
+            for (k, v) in &r.headers {
+                builder = builder.header(k, v);
+            }
+            let request = builder
+                .body(Full::new(r.body.clone()))
+                .map_err(|_| Outcome::Other)?;
+            let response = sender
+                .send_request(request)
+                .await
+                .map_err(|_| Outcome::Other)?;
+            let status = response.status().as_u16();
+            response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|_| Outcome::Other)?;
+            Ok::<u16, Outcome>(status)
+        };
+        let outcome = match tokio::time::timeout(*timeout, exchange).await {
+            Err(_) => Outcome::Timeout,
+            Ok(Err(o)) => o,
+            Ok(Ok(status)) if r.spec.succeeded(status) => Outcome::Ok,
+            Ok(Ok(status)) => Outcome::Status(status),
+        };
+        if !matches!(outcome, Outcome::Ok | Outcome::Status(_)) {
+            // Whatever state it is in, the next request starts on a new connection.
+            *conn = None;
+        }
+        outcome
     }
 }
 
@@ -354,9 +425,19 @@ fn drive(
                         .map_err(|_| bad(&format!("the value of header `{k}` cannot be sent")))?;
                     headers.push((name, value));
                 }
+                let path: hyper::Uri = r.path.parse().map_err(|e| {
+                    bad(&format!(
+                        "the path `{}` is not a valid URI path: {e}",
+                        r.path
+                    ))
+                })?;
+                let host = hyper::header::HeaderValue::from_str(&format!("127.0.0.1:{port}"))
+                    .map_err(|_| bad("the host cannot be sent"))?;
                 requests.push(HttpRequest {
                     method,
                     uri,
+                    path,
+                    host,
                     headers,
                     body: Bytes::from(r.body.clone()),
                     spec: r.clone(),
@@ -486,7 +567,7 @@ fn drive(
                         Arc::clone(&target),
                         Arc::clone(&picker),
                     );
-                    let handle = runtime.spawn(user(id, shared, target, picker, start));
+                    let handle = runtime.spawn(user(id, shared, target, picker, start, port));
                     if id < users.len() {
                         users[id] = handle;
                     } else {
@@ -699,18 +780,23 @@ async fn user(
     target: Arc<Target>,
     picker: Arc<Picker>,
     start: Instant,
+    port: u16,
 ) {
+    let mut conn: OwnConnection = None;
     while !shared.stop.load(Ordering::Acquire) && id < shared.users.load(Ordering::Acquire) {
         let request = picker.pick();
         let began = Instant::now();
         let stage = shared.stage.load(Ordering::Acquire);
         let second = began.duration_since(start).as_secs();
+        shared.in_flight.fetch_add(1, Ordering::AcqRel);
+        let outcome = target.send_own(request, &mut conn, port).await;
+        let latency = began.elapsed();
+        // One lock a request: its arrival (in the second it started) and its answer together.
         if let Ok(mut r) = shared.recorder.lock() {
             r.offered(stage, second);
+            let us = latency.as_micros().min(u64::MAX as u128) as u64;
+            r.record(stage, request, second, us, outcome);
         }
-        shared.in_flight.fetch_add(1, Ordering::AcqRel);
-        let outcome = target.send(request).await;
-        shared.record(stage, request, second, began.elapsed(), outcome);
         shared.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
