@@ -230,3 +230,83 @@ pub fn counts(results: &[LoadResult]) -> (usize, usize) {
         .count();
     (passed, results.len() - passed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::load::{Breaking, Drift};
+
+    fn report() -> LoadReport {
+        LoadReport {
+            profile: "stress".into(),
+            model: "open".into(),
+            overall: Figures::default(),
+            stages: vec![],
+            series: vec![],
+            thresholds: vec![],
+            stress: None,
+            spike: None,
+            soak: None,
+            warnings: vec![],
+            aborted: None,
+        }
+    }
+
+    #[test]
+    fn findings_of_each_profile() {
+        let recovery = Recovery {
+            recovered: true,
+            seconds: Some(3.0),
+            baseline_p95: 4_600_000,
+            factor: 1.5,
+        };
+        let mut r = report();
+        r.stress = Some(Breaking {
+            breaking_point_rps: Some(500.0),
+            broke_at_rps: Some(700.0),
+            broke: vec!["p(95) < 50ms".into()],
+            recovery: Some(recovery.clone()),
+        });
+        assert_eq!(
+            findings(&r),
+            [
+                "breaking point: 500/s (at 700/s broke: p(95) < 50ms)",
+                "recovery: recovered after 3 s (errors stopped and p95 back within 1.5x of 4.6 ms)"
+            ]
+        );
+        r.stress = Some(Breaking {
+            breaking_point_rps: None,
+            broke_at_rps: Some(100.0),
+            broke: vec!["rate < 1%".into()],
+            recovery: Some(Recovery {
+                recovered: false,
+                seconds: None,
+                ..recovery
+            }),
+        });
+        assert_eq!(
+            findings(&r),
+            [
+                "breaking point: none; the first step already broke rate < 1%",
+                "recovery: did NOT recover: errors went on or p95 stayed above 1.5x of 4.6 ms"
+            ]
+        );
+        let mut r = report();
+        r.soak = Some(Drift {
+            p95_per_hour: -2_000_000.0,
+            rss_per_hour: Some(3.0 * 1024.0 * 1024.0),
+            fds_per_hour: Some(0.0),
+            rss_fit: Some(0.95),
+            memory_grows: true,
+            rss_start: Some(10 << 20),
+            rss_end: Some(13 << 20),
+        });
+        assert_eq!(
+            findings(&r),
+            [
+                "drift per hour: p95 -2.0 ms, RSS +3.0 MiB, open files +0.0",
+                "memory grows without bound: RSS went from 10.0 MiB to 13.0 MiB at a steady pace"
+            ]
+        );
+    }
+}

@@ -540,5 +540,8 @@ fn closed_model_users_each_wait_for_their_answer() {
     let p50 = ms(&o["latency"]["p50"]);
     assert!((10.0..12.5).contains(&p50), "{o}");
     // Every request was counted as it started and as it ended.
-    assert_eq!(o["requests"], f["report"]["stages"][0]["figures"]["requests"]);
+    assert_eq!(
+        o["requests"],
+        f["report"]["stages"][0]["figures"]["requests"]
+    );
 }
