@@ -114,7 +114,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         .collect();
     if !loads.is_empty() && !global.quiet {
         eprintln!(
-            "note: leaving out the load workloads {}: stored records of them are one run a side,              which cannot be judged; `cargo perf compare --measure` (or `check`) drives both              sides in alternating blocks, and `show` or `history` give what was stored",
+            "note: leaving out the load workloads {}: stored records of them are one run a side, which cannot be judged; `cargo perf compare --measure` (or `check`) drives both sides in alternating blocks, and `show` or `history` give what was stored",
             loads.iter().copied().collect::<Vec<_>>().join(", ")
         );
     }

@@ -233,6 +233,8 @@ fn last_loads(
             out.insert(name.to_owned(), (i, report));
         }
     }
+    // A record that cannot be read leaves its workload's section out: say why.
+    print_warnings(&warnings);
     Ok(out)
 }
 

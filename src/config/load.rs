@@ -831,8 +831,9 @@ fn resolve_gate(
         .map_or(1.0, |s| s.to);
     let level = match (raw.and_then(|g| g.rate), raw.and_then(|g| g.users), open) {
         (Some(_), Some(_), _) => {
-            return Err("`gate` has both `rate` and `users`; give the one of the workload's                         model"
-                .into());
+            return Err(
+                "`gate` has both `rate` and `users`; give the one of the workload's model".into(),
+            );
         }
         (Some(r), None, true) if r.is_finite() && r > 0.0 => r,
         (Some(r), None, true) => {
@@ -843,25 +844,29 @@ fn resolve_gate(
         (None, Some(u), false) if u > 0 => f64::from(u),
         (None, Some(_), false) => return Err("`gate.users` is 0; give 1 or more".into()),
         (Some(_), None, false) => {
-            return Err("`gate.rate` is set but the workload runs users (closed model);                         give `gate.users`"
-                .into());
+            return Err(
+                "`gate.rate` is set but the workload runs users (closed model); give `gate.users`"
+                    .into(),
+            );
         }
         (None, Some(_), true) => {
-            return Err("`gate.users` is set but the workload has a `rate` (open model);                         give `gate.rate`"
-                .into());
+            return Err(
+                "`gate.users` is set but the workload has a `rate` (open model); give `gate.rate`"
+                    .into(),
+            );
         }
         (None, None, _) => base.unwrap_or(longest),
     };
     if level <= 0.0 {
         return Err(
-            "the gate would drive it at 0; give `gate.rate` (or `gate.users`) to compare the              sides at"
+            "the gate would drive it at 0; give `gate.rate` (or `gate.users`) to compare the sides at"
                 .into(),
         );
     }
     let blocks = raw.and_then(|g| g.blocks).unwrap_or(8);
     if blocks < MIN_GATE_BLOCKS {
         return Err(format!(
-            "`gate.blocks` is {blocks}; give {MIN_GATE_BLOCKS} or more (with fewer pairs of              blocks no difference can be significant)"
+            "`gate.blocks` is {blocks}; give {MIN_GATE_BLOCKS} or more (with fewer pairs of blocks no difference can be significant)"
         ));
     }
     let block = positive(

@@ -116,14 +116,20 @@ impl Side {
     }
 }
 
-fn failure(reason: String) -> Failure {
+/// A failure whose first line is the reason and the rest (a service's last output) its tail,
+/// shown below it as a command's standard error is.
+fn failure(text: String) -> Failure {
+    let (reason, tail) = match text.split_once('\n') {
+        Some((first, rest)) => (first.to_owned(), rest.to_owned()),
+        None => (text, String::new()),
+    };
     Failure {
         reason,
         exit_code: None,
         signal: None,
         timed_out: false,
         during_warmup: false,
-        stderr_tail: String::new(),
+        stderr_tail: tail,
     }
 }
 
@@ -168,15 +174,7 @@ fn gate_one(
     let Some(base_spec) = gate.base else {
         // Only the candidate has it (a binary the base lacks): added, as for commands.
         progress.step_finished("added: the base revision cannot run it");
-        return Ok(vec![result(
-            &w,
-            LoadFigure::P50,
-            &Side::default(),
-            &Side::default(),
-            None,
-            GateVerdict::Added,
-            Vec::new(),
-        )]);
+        return Ok(vec![whole(&w, &Side::default(), None, GateVerdict::Added)]);
     };
     let mut base = Side::default();
     let mut new = Side::default();
@@ -194,14 +192,11 @@ fn gate_one(
     };
     if let Some(reason) = failed {
         progress.step_finished(&format!("FAILED: {}", reason.lines().next().unwrap_or("")));
-        return Ok(vec![result(
+        return Ok(vec![whole(
             &w,
-            LoadFigure::P50,
-            &base,
             &new,
             Some(failure(reason)),
             GateVerdict::Failed,
-            Vec::new(),
         )]);
     }
     let level = if new_spec.open {
@@ -336,6 +331,23 @@ fn side_error(label: &str, e: LoadError) -> LoadError {
         LoadError::Interrupted(s) => LoadError::Interrupted(s),
         e => LoadError::Setup(format!("the {label} revision: {e}")),
     }
+}
+
+/// The result of a load workload as a whole, with no figure to judge: only the candidate has
+/// it, or it could not be driven.
+fn whole(w: &Workload, new: &Side, failure: Option<Failure>, verdict: GateVerdict) -> GateResult {
+    let mut r = result(
+        w,
+        LoadFigure::P50,
+        &Side::default(),
+        new,
+        failure,
+        verdict,
+        Vec::new(),
+    );
+    r.candidate.workload.name = w.name.clone();
+    r.figure = None;
+    r
 }
 
 /// One figure's result, its comparison and verdict left for the caller.

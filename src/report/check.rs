@@ -62,6 +62,25 @@ impl CheckReport {
         format!("Passed, but {what}; --strict fails on undecided workloads.")
     }
 
+    /// `4 workloads`; with load workloads, judged on three figures each, `6 verdicts on 4
+    /// workloads`.
+    pub fn size(&self) -> String {
+        let workloads: std::collections::BTreeSet<&str> = self
+            .results
+            .iter()
+            .map(|r| match (r.figure, r.candidate.workload.load()) {
+                (Some(_), Some(l)) => l.spec.name.as_str(),
+                _ => r.candidate.workload.name.as_str(),
+            })
+            .collect();
+        let workloads = crate::vocab::units::plural(workloads.len(), "workload");
+        if self.results.iter().any(|r| r.figure.is_some()) {
+            format!("{} verdicts on {workloads}", self.results.len())
+        } else {
+            workloads
+        }
+    }
+
     /// `1 regressed, 3 unchanged, 1 over budget`.
     pub fn counts(&self) -> String {
         let mut parts = Vec::new();
@@ -138,7 +157,7 @@ pub fn budget_cell(r: &GateResult) -> String {
         format!("OVER ({})", limits.join(", "))
     } else if r.candidate.samples.is_empty()
         || r.candidate.workload.criterion().is_some()
-        || r.figure.is_some()
+        || r.candidate.workload.load().is_some()
     {
         // Criterion benchmarks have no duration budget.
         "-".into()
@@ -263,6 +282,9 @@ fn short_secs(s: f64) -> String {
 pub fn metric_word(r: &GateResult) -> &'static str {
     if let Some(figure) = r.figure {
         return figure.as_str();
+    }
+    if r.candidate.workload.load().is_some() {
+        return "load";
     }
     if r.candidate.workload.criterion().is_some() {
         return "iteration";

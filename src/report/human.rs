@@ -354,7 +354,7 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
     writeln!(
         out,
         "{}: {}. {}",
-        crate::vocab::units::plural(report.results.len(), "workload"),
+        report.size(),
         report.counts(),
         report.conclusion()
     )

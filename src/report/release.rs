@@ -369,6 +369,8 @@ pub fn render(report: &Report, format: Format, dir: Option<&Path>) -> Result<Str
         }
     });
     env.add_filter("md", |s: &str| super::escape::markdown(s));
+    // Control characters from a record (escape sequences, bells) shown escaped, as `show` does.
+    env.add_filter("shown", |s: &str| super::escape::terminal(s).into_owned());
     env.add_filter("errors", |errors: Value, requests: u64| -> String {
         let total = ["connect", "timeout", "other"]
             .iter()
@@ -399,4 +401,84 @@ pub fn render(report: &Report, format: Format, dir: Option<&Path>) -> Result<Str
     template
         .render(Value::from_serialize(report))
         .map_err(|e| format!("rendering {shown}: {e:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::load::{Figures, StageReport, ThresholdOutcome};
+
+    #[test]
+    fn control_characters_from_a_load_record_are_shown_escaped() {
+        let hostile = "x\u{1b}[31mred\u{7}";
+        let point = Point {
+            key: "k".into(),
+            run_id: "r".into(),
+            time: "t".into(),
+            machine: "m".into(),
+            dirty: false,
+            workload: format!("load {hostile}"),
+            status: Status::Passed,
+            n: 10,
+            median_ns: Some(1e6),
+            p95_ns: Some(2e6),
+            cpu_median_ns: None,
+            max_rss_bytes: None,
+            throughput: None,
+            p99_ns: None,
+            budget_ns: 0,
+            kind: "load".into(),
+            rps: Some(10.0),
+        };
+        let report = LoadReport {
+            profile: format!("load{hostile}"),
+            model: "open".into(),
+            overall: Figures::default(),
+            stages: vec![StageReport {
+                name: format!("stage {hostile}"),
+                start: 0.0,
+                figures: Figures::default(),
+                requests: Default::default(),
+            }],
+            series: vec![],
+            thresholds: vec![ThresholdOutcome {
+                expr: format!("p(95) {hostile} < 1s"),
+                level: "critical".into(),
+                stage: None,
+                actual: format!("1 ms{hostile}"),
+                held: true,
+            }],
+            stress: None,
+            spike: None,
+            soak: None,
+            warnings: vec![],
+            aborted: None,
+        };
+        let commit = CommitInfo {
+            id: "c".repeat(40),
+            short: "cccccccccc".into(),
+            subject: format!("subject {hostile}"),
+            author: "a".into(),
+        };
+        let threshold = |_: &str| 0.05;
+        let built = build(Input {
+            from_rev: "a".into(),
+            to_rev: "b".into(),
+            commits: vec![commit],
+            points: vec![(0, point.clone())],
+            machine: "m".into(),
+            machine_note: "n".into(),
+            threshold: &threshold,
+            loads: [(point.workload.clone(), (0, report))]
+                .into_iter()
+                .collect(),
+        });
+        for format in [Format::Html, Format::Markdown] {
+            let text = render(&built, format, None).unwrap();
+            assert!(!text.contains('\u{1b}'), "{format:?}: {text}");
+            assert!(!text.contains('\u{7}'), "{format:?}: {text}");
+        }
+        let html = render(&built, Format::Html, None).unwrap();
+        assert!(html.contains("stage x\\u{1b}[31mred\\u{7}"), "{html}");
+    }
 }

@@ -3,7 +3,7 @@
 //! few seconds; nothing but the servers these tests start is ever sent a request.
 
 use crate::common::{Scratch, helper, measuring, toml_str};
-use crate::git::init_and_commit;
+use crate::git::{commit_all, init_and_commit};
 
 /// A `[[load]]` driving `perf-helper serve {port} OPTIONS...`, with `rest` appended.
 fn load_toml(name: &str, options: &[&str], rest: &str) -> String {
@@ -320,6 +320,22 @@ fn a_service_that_never_becomes_ready_fails_with_its_output_and_is_stopped() {
     assert!(out.contains("never became ready"), "{out}");
     assert!(out.contains("it answered 503"), "{out}");
     assert!(out.contains("perf-helper serve: listening"), "{out}");
+    let pid = std::fs::read_to_string(pid_path).unwrap();
+    assert!(!running(pid.trim()), "the service {pid} is still running");
+
+    // `check` says the same of the base's service, its output below the reason as a failed
+    // command's standard error is, and stops it too.
+    std::fs::remove_file(pid_path).unwrap();
+    init_and_commit(s.path(), "never ready");
+    commit_all(s.path(), "nothing changed");
+    let a = hermetic_cmd(&s, &["check"]).assert().code(1);
+    let out = stdout(&a);
+    assert!(
+        out.contains("never failed: the base revision: the service"),
+        "{out}"
+    );
+    assert!(out.contains("  | perf-helper serve: listening"), "{out}");
+    assert!(!out.contains("never: p50"), "{out}");
     let pid = std::fs::read_to_string(pid_path).unwrap();
     assert!(!running(pid.trim()), "the service {pid} is still running");
 
