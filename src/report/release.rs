@@ -11,7 +11,7 @@ use super::chart::{Chart, LatencyChart, chart, latency_chart};
 use crate::stats::changepoint::{Settings, detect};
 use crate::store::Point;
 use crate::vocab::Status;
-use crate::vocab::load::LoadReport;
+use crate::vocab::load::{LoadReport, STORED_SECONDS};
 use crate::vocab::units::{format_bytes, format_ns};
 
 /// The version of the report's JSON.
@@ -276,14 +276,18 @@ pub fn build(input: Input) -> Report {
             budget_ns,
             headroom,
             change_points,
-            load: input.loads.get(&name).map(|(i, l)| LoadDetail {
-                commit: input.commits[*i].short.clone(),
-                findings: super::load::findings(l),
-                chart: latency_chart(
-                    &l.series,
-                    &l.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
-                ),
-                report: l.clone(),
+            load: input.loads.get(&name).map(|(i, l)| {
+                // As stored by this version; a record from elsewhere may hold more.
+                let l = l.thinned(STORED_SECONDS);
+                LoadDetail {
+                    commit: input.commits[*i].short.clone(),
+                    findings: super::load::findings(&l),
+                    chart: latency_chart(
+                        &l.series,
+                        &l.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+                    ),
+                    report: l,
+                }
             }),
             name,
             series: points,
