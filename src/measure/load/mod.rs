@@ -155,20 +155,9 @@ impl Target {
                             Outcome::Other
                         }
                     })?;
-                    let status = response.status().as_u16();
-                    response
-                        .into_body()
-                        .collect()
-                        .await
-                        .map_err(|_| Outcome::Other)?;
-                    Ok::<u16, Outcome>(status)
+                    read_answer(response).await
                 };
-                match tokio::time::timeout(*timeout, exchange).await {
-                    Err(_) => Outcome::Timeout,
-                    Ok(Err(o)) => o,
-                    Ok(Ok(status)) if r.spec.succeeded(status) => Outcome::Ok,
-                    Ok(Ok(status)) => Outcome::Status(status),
-                }
+                judge_answer(tokio::time::timeout(*timeout, exchange).await, &r.spec)
             }
             Target::Command {
                 argv,
@@ -197,6 +186,31 @@ impl Target {
                 }
             }
         }
+    }
+}
+
+/// Reads an answer to its end and gives its status.
+async fn read_answer(response: hyper::Response<hyper::body::Incoming>) -> Result<u16, Outcome> {
+    let status = response.status().as_u16();
+    response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|_| Outcome::Other)?;
+    Ok(status)
+}
+
+/// How a request ended: no answer in time, no answer at all, or an answer whose status counts
+/// as success for `spec` or not.
+fn judge_answer(
+    answer: Result<Result<u16, Outcome>, tokio::time::error::Elapsed>,
+    spec: &crate::config::RequestSpec,
+) -> Outcome {
+    match answer {
+        Err(_) => Outcome::Timeout,
+        Ok(Err(o)) => o,
+        Ok(Ok(status)) if spec.succeeded(status) => Outcome::Ok,
+        Ok(Ok(status)) => Outcome::Status(status),
     }
 }
 
@@ -246,20 +260,9 @@ impl Target {
                 .send_request(request)
                 .await
                 .map_err(|_| Outcome::Other)?;
-            let status = response.status().as_u16();
-            response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|_| Outcome::Other)?;
-            Ok::<u16, Outcome>(status)
+            read_answer(response).await
         };
-        let outcome = match tokio::time::timeout(*timeout, exchange).await {
-            Err(_) => Outcome::Timeout,
-            Ok(Err(o)) => o,
-            Ok(Ok(status)) if r.spec.succeeded(status) => Outcome::Ok,
-            Ok(Ok(status)) => Outcome::Status(status),
-        };
+        let outcome = judge_answer(tokio::time::timeout(*timeout, exchange).await, &r.spec);
         if !matches!(outcome, Outcome::Ok | Outcome::Status(_)) {
             // Whatever state it is in, the next request starts on a new connection.
             *conn = None;
