@@ -203,12 +203,16 @@ fn a_group_that_sets_three_seconds_in_code_is_gated_within_the_tools_bound() {
     commit_all(dir.path(), "docs");
     // hex/encode/64 and hex/encode/4096: their group sets a 500 ms warm-up and a 3 s
     // measurement time. At the suite's settings 20 rounds would take 2 x 20 x 3.5 s each.
+    // What is tested here is the bound, not the verdict: on identical code a 1-in-400 chance
+    // per benchmark of a false alarm is what the statistics allow (a clean-clone CI saw one,
+    // hex/encode/64 at +5.4 %, p 0.0012), and the A/A rate is checked by the simulations and by
+    // `record_and_check_a_published_style_crate`. Exit 1 (a verdict) is accepted, 2 and up not.
     let a = in_textkit(
         dir.path(),
         &["check", "codec/hex/encode/", "--message-format", "json"],
     )
     .assert()
-    .success();
+    .code(predicates::ord::le(1));
     let lines = json_lines(&a);
     let done = lines.last().unwrap();
     let elapsed_s = done["timing"]["elapsed_ns"].as_f64().unwrap() / 1e9;
