@@ -175,6 +175,7 @@ fn record(
                 failure: None,
                 criterion: None,
                 load: None,
+                counts: None,
             }
         })
         .collect();
@@ -189,6 +190,7 @@ fn record(
         rustc: "rustc 1.95.0".into(),
         machine: machine.clone(),
         manifest_hash: "0".repeat(16),
+        valgrind: None,
         workloads,
     }
 }

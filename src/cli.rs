@@ -488,6 +488,19 @@ pub struct SamplingArgs {
     /// side in `check` and `compare`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub time_cap: Option<Duration>,
+    /// The metric of command workloads: `wall`, `cpu`, or `instructions` (counted under
+    /// valgrind's cachegrind, one run per side, exact; default threshold 1 %). Criterion
+    /// benchmarks and load workloads keep wall time.
+    #[arg(long, value_name = "METRIC", value_parser = parse_metric)]
+    pub metric: Option<crate::vocab::Metric>,
+}
+
+fn parse_metric(s: &str) -> Result<crate::vocab::Metric, String> {
+    use crate::vocab::Metric;
+    [Metric::Wall, Metric::Cpu, Metric::Instructions]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+        .ok_or_else(|| format!("`{s}` is not a metric; use `wall`, `cpu` or `instructions`"))
 }
 
 #[cfg(test)]

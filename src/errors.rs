@@ -93,6 +93,9 @@ pub enum MeasureError {
     /// A criterion bench executable or the files it wrote.
     #[error("criterion: {0}")]
     Criterion(String),
+    /// Valgrind, which counts instructions, is missing or wrote nothing readable.
+    #[error("{0}")]
+    Valgrind(String),
     /// A signal stopped the measurement (the workload's process group was killed).
     #[error("{}", crate::interrupt::Interrupted(*.0))]
     Interrupted(i32),

@@ -40,6 +40,7 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         filter: args.filter.clone(),
         threshold: args.output.threshold,
         packages: args.packages.clone(),
+        stored_base: true,
     };
     let mut progress = Progress::new(ProgressMode::for_stderr(global.quiet));
     let (results, mut timing) = measure_sides(

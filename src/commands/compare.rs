@@ -16,7 +16,7 @@ use crate::report::{Progress, ProgressMode};
 use crate::services::gate::{Outputs, report};
 use crate::services::load::{load_commands, open_store, print_warnings};
 use crate::services::sides::{Selection, Side, Sides, measure_sides};
-use crate::stats::compare as compare_samples;
+use crate::stats::{compare as compare_samples, compare_exact};
 use crate::store::{Machine, Record, Repo, Store, WorkloadRecord, parse_lines, short};
 use crate::vocab::Sample;
 use crate::workspace::Workspace;
@@ -48,6 +48,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             filter: args.filter.clone(),
             threshold: args.output.threshold,
             packages: args.packages.clone(),
+            stored_base: false,
         };
         let mut progress = Progress::new(ProgressMode::for_stderr(global.quiet));
         let (results, mut timing) = measure_sides(
@@ -243,6 +244,26 @@ fn workload_of(w: &WorkloadRecord) -> Workload {
     }
 }
 
+/// Why two records' instruction counts differ besides the code: another compiler or another
+/// valgrind counted them.
+fn counted_apart(base: &Record, new: &Record) -> Vec<String> {
+    let mut notes = Vec::new();
+    if base.rustc != new.rustc {
+        notes.push(format!(
+            "counted with different toolchains ({} and {}): the change includes the compiler's",
+            base.rustc, new.rustc
+        ));
+    }
+    if base.valgrind != new.valgrind {
+        notes.push(format!(
+            "counted by different valgrind versions ({} and {})",
+            base.valgrind.as_deref().unwrap_or("unknown"),
+            new.valgrind.as_deref().unwrap_or("unknown")
+        ));
+    }
+    notes
+}
+
 fn stored_results(
     base: &Record,
     new: &Record,
@@ -269,16 +290,34 @@ fn stored_results(
         let metric = shown.metric;
         let base_samples = b.as_ref().map(samples_of).unwrap_or_default();
         let new_samples = n.as_ref().map(samples_of).unwrap_or_default();
-        // Stored sides were not measured in the same rounds: the comparison is unpaired.
-        let comparison = b.as_ref().zip(n.as_ref()).and_then(|(b, n)| {
-            compare_samples(
-                &series_of(b, metric),
-                &series_of(n, metric),
-                false,
-                crate::gate::CI_LEVEL,
-                crate::fnv::fnv1a(name.as_bytes()),
-            )
-        });
+        let mut notes = Vec::new();
+        // Stored sides were not measured in the same rounds: the comparison is unpaired. Counted
+        // instructions are exact, and compare as they are.
+        let comparison = if metric.is_exact() {
+            let counts = (
+                b.as_ref().and_then(|b| b.counts),
+                n.as_ref().and_then(|n| n.counts),
+            );
+            if b.is_some() && n.is_some() {
+                notes.extend(counted_apart(base, new));
+            }
+            match counts {
+                (Some(b), Some(n)) => {
+                    Some(compare_exact(b.instructions as f64, n.instructions as f64))
+                }
+                _ => None,
+            }
+        } else {
+            b.as_ref().zip(n.as_ref()).and_then(|(b, n)| {
+                compare_samples(
+                    &series_of(b, metric),
+                    &series_of(n, metric),
+                    false,
+                    crate::gate::CI_LEVEL,
+                    crate::fnv::fnv1a(name.as_bytes()),
+                )
+            })
+        };
         let candidate = match &shown.criterion {
             // A criterion benchmark: criterion's samples, and no duration budget.
             Some(c) => {
@@ -309,6 +348,7 @@ fn stored_results(
                     samples: if n.is_some() { new_samples } else { Vec::new() },
                     failure: None,
                     rss_floor_bytes: shown.summary.rss_floor_bytes,
+                    counts: n.as_ref().and_then(|n| n.counts),
                 },
             ),
         };
@@ -317,6 +357,7 @@ fn stored_results(
             candidate,
             base: Measured {
                 samples: base_samples,
+                counts: b.as_ref().and_then(|b| b.counts),
                 ..Measured::default()
             },
             metric,
@@ -324,7 +365,7 @@ fn stored_results(
             comparison,
             verdict: if failed { GateVerdict::Failed } else { verdict },
             spent_ns: 0,
-            notes: Vec::new(),
+            notes,
             undecidable: false,
             figure: None,
         });

@@ -81,6 +81,16 @@ fn measure(
     }
     // Everything that could stop the record from being stored is checked before measuring.
     let target = save.map(|s| prepare_save(&ws, &config, s)).transpose()?;
+    crate::services::load::require_valgrind(&workloads)?;
+    if config.sampling.metric.is_exact()
+        && workloads.iter().any(|w| w.criterion().is_some())
+        && !global.quiet
+    {
+        eprintln!(
+            "note: the instructions metric is for command workloads; criterion benchmarks are \
+             measured in time per iteration"
+        );
+    }
 
     build_bins(
         &ws,

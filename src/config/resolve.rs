@@ -126,6 +126,10 @@ pub struct WorkloadSpec {
 /// The practical threshold when `perf.toml` sets none: changes under 2 % are `unchanged`.
 pub const DEFAULT_THRESHOLD: f64 = 0.02;
 
+/// The threshold of the instructions metric when none is set: counts are exact, so a smaller
+/// change is still a real one, but 1 % keeps a compiler's reshuffles from failing a check.
+pub const DEFAULT_INSTRUCTIONS_THRESHOLD: f64 = 0.01;
+
 /// Everything the tool needs from `perf.toml`, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -279,10 +283,13 @@ pub fn resolve_text(
             fixtures: w.fixtures.clone(),
             thresholds: w.thresholds.clone().into(),
             sampling,
-            threshold: w
-                .threshold
-                .or(raw.defaults.threshold)
-                .unwrap_or(DEFAULT_THRESHOLD),
+            threshold: w.threshold.or(raw.defaults.threshold).unwrap_or(
+                if sampling.metric == crate::vocab::Metric::Instructions {
+                    DEFAULT_INSTRUCTIONS_THRESHOLD
+                } else {
+                    DEFAULT_THRESHOLD
+                },
+            ),
             name: w.name,
         });
     }

@@ -435,8 +435,7 @@ fn result_of(k: Track, quick: bool) -> GateResult {
         candidate,
         base: Measured {
             samples: as_samples(&k.base),
-            failure: None,
-            rss_floor_bytes: 0,
+            ..Measured::default()
         },
         metric: Metric::Wall,
         threshold,

@@ -111,7 +111,7 @@ impl Side {
                 })
                 .collect(),
             failure,
-            rss_floor_bytes: 0,
+            ..Measured::default()
         }
     }
 }

@@ -13,11 +13,11 @@ use crate::discover::Workload;
 use crate::errors::MeasureError;
 use crate::fnv::fnv1a;
 use crate::measure::criterion::CriterionSettings;
-use crate::measure::{Look, Measured, RunSpec, Runner, measure, measure_paired};
+use crate::measure::{Look, Measured, RunSpec, Runner, measure, measure_counted, measure_paired};
 use crate::pipeline::{Observer, Unit};
 use crate::pipeline::{WorkloadResult, evaluate};
-use crate::stats::{Comparison, Verdict, benjamini_hochberg, compare, decide};
-use crate::vocab::{Metric, Sample};
+use crate::stats::{Comparison, Verdict, benjamini_hochberg, compare, compare_exact, decide};
+use crate::vocab::{Counts, Metric, Sample};
 
 /// The significance level of `check`.
 pub const ALPHA: f64 = 0.05;
@@ -31,6 +31,9 @@ pub struct GateWorkload {
     pub base_argv: Option<Vec<String>>,
     /// The base revision's environment (`{bin:NAME}` in values resolves per side, too).
     pub base_env: Vec<(String, String)>,
+    /// With the instructions metric: the base's counts from a stored record (its commit), which
+    /// stand for a run of the base.
+    pub stored_base: Option<(String, Counts)>,
 }
 
 /// A workload's verdict, including the cases with nothing to compare.
@@ -112,7 +115,9 @@ pub fn series(samples: &[Sample], metric: Metric) -> Vec<f64> {
     samples
         .iter()
         .map(|s| match metric {
-            Metric::Wall => s.wall_ns as f64,
+            // Instructions are counted once per side (`Measured::counts`), not sampled: the
+            // samples of such a workload are wall times.
+            Metric::Wall | Metric::Instructions => s.wall_ns as f64,
             Metric::Cpu => s.cpu_ns() as f64,
         })
         .collect()
@@ -214,39 +219,74 @@ pub fn run_gate_with_benches(
         };
         let new_spec = spec(command.argv.clone(), command.env.clone(), "new");
         let (metric, threshold) = (w.sampling.metric, w.threshold);
-        progress.started(&w.name, i, total, w.sampling.min_runs as usize, Unit::Runs);
-        let (base, new) = match gw.base_argv {
-            None => {
-                let new = measure(runner, &new_spec, &w.sampling, &mut |d, e| {
-                    progress.progressed(d, e)
-                })?;
-                (Measured::default(), new)
-            }
-            Some(base_argv) => {
-                let base_spec = spec(base_argv, gw.base_env, "base");
-                let mut look = |a: &[Sample], b: &[Sample]| {
-                    let decisive =
-                        compare(&series(a, metric), &series(b, metric), true, CI_LEVEL, seed)
-                            .is_some_and(|c| {
-                                decide(&c.ci, c.p, threshold, ALPHA) != Verdict::Inconclusive
-                            });
-                    if decisive { Look::Stop } else { Look::Continue }
-                };
-                let paired = measure_paired(
-                    runner,
-                    &base_spec,
-                    &new_spec,
-                    &w.sampling,
-                    seed,
-                    &mut look,
-                    &mut |d, e| progress.progressed(d, e),
-                )?;
-                (paired.base, paired.new)
+        let has_base = gw.base_argv.is_some() || gw.stored_base.is_some();
+        let mut notes = Vec::new();
+        let (base, new) = if metric.is_exact() {
+            progress.started(&w.name, i, total, 2, Unit::Runs);
+            let new = measure_counted(runner, &new_spec)?;
+            progress.progressed(1, 2);
+            let base = match (gw.stored_base, gw.base_argv) {
+                (Some((commit, counts)), _) => {
+                    notes.push(format!(
+                        "base: the instructions stored for {commit} (same toolchain and valgrind)"
+                    ));
+                    Measured {
+                        counts: Some(counts),
+                        ..Measured::default()
+                    }
+                }
+                (None, Some(argv)) => measure_counted(runner, &spec(argv, gw.base_env, "base"))?,
+                (None, None) => Measured::default(),
+            };
+            progress.progressed(2, 2);
+            notes.push(
+                "instructions are exact: one run under cachegrind per side, compared with the \
+                 threshold as they are"
+                    .to_owned(),
+            );
+            (base, new)
+        } else {
+            progress.started(&w.name, i, total, w.sampling.min_runs as usize, Unit::Runs);
+            match gw.base_argv {
+                None => {
+                    let new = measure(runner, &new_spec, &w.sampling, &mut |d, e| {
+                        progress.progressed(d, e)
+                    })?;
+                    (Measured::default(), new)
+                }
+                Some(base_argv) => {
+                    let base_spec = spec(base_argv, gw.base_env, "base");
+                    let mut look = |a: &[Sample], b: &[Sample]| {
+                        let decisive =
+                            compare(&series(a, metric), &series(b, metric), true, CI_LEVEL, seed)
+                                .is_some_and(|c| {
+                                    decide(&c.ci, c.p, threshold, ALPHA) != Verdict::Inconclusive
+                                });
+                        if decisive { Look::Stop } else { Look::Continue }
+                    };
+                    let paired = measure_paired(
+                        runner,
+                        &base_spec,
+                        &new_spec,
+                        &w.sampling,
+                        seed,
+                        &mut look,
+                        &mut |d, e| progress.progressed(d, e),
+                    )?;
+                    (paired.base, paired.new)
+                }
             }
         };
         // The same computation as the look that stopped sampling (same samples, same seed), so
         // the verdict is the one that look saw, before the adjustment across workloads.
-        let comparison = if base.samples.is_empty() {
+        let comparison = if metric.is_exact() {
+            match (base.counts, new.counts) {
+                (Some(b), Some(n)) => {
+                    Some(compare_exact(b.instructions as f64, n.instructions as f64))
+                }
+                _ => None,
+            }
+        } else if base.samples.is_empty() {
             None
         } else {
             compare(
@@ -259,7 +299,7 @@ pub fn run_gate_with_benches(
         };
         let verdict = if base.failure.is_some() || new.failure.is_some() {
             GateVerdict::Failed
-        } else if base.samples.is_empty() {
+        } else if !has_base {
             GateVerdict::Added
         } else {
             GateVerdict::Inconclusive
@@ -275,8 +315,12 @@ pub fn run_gate_with_benches(
         }
         let candidate = evaluate(w, candidate_measured);
         progress.step_finished(&format!(
-            "{} rounds, {}",
-            candidate.samples.len(),
+            "{}, {}",
+            if metric.is_exact() {
+                "counted".to_owned()
+            } else {
+                format!("{} rounds", candidate.samples.len())
+            },
             match &comparison {
                 Some(c) => format!("{:+.1}%", (c.ratio - 1.0) * 100.0),
                 None => verdict.as_str().to_owned(),
@@ -291,7 +335,7 @@ pub fn run_gate_with_benches(
             comparison,
             verdict,
             spent_ns,
-            notes: Vec::new(),
+            notes,
             undecidable: false,
             figure: None,
         });
@@ -319,9 +363,25 @@ pub fn run_gate_with_benches(
 
 /// Adjusts the p-values of every compared workload together (Benjamini-Hochberg) and decides.
 pub fn apply_verdicts(results: &mut [GateResult]) {
+    let open = |r: &GateResult| {
+        !matches!(
+            r.verdict,
+            GateVerdict::Failed | GateVerdict::Added | GateVerdict::Removed
+        )
+    };
+    // An exact figure (instructions) is not a test: its verdict is the ratio against the
+    // threshold, and it takes no share of the false discovery control.
+    for r in results.iter_mut().filter(|r| r.metric.is_exact()) {
+        if open(r)
+            && let Some(c) = r.comparison.as_ref()
+        {
+            r.verdict = decide(&c.ci, c.p, r.threshold, ALPHA).into();
+        }
+    }
     let compared: Vec<usize> = (0..results.len())
         .filter(|&i| {
             results[i].comparison.is_some()
+                && !results[i].metric.is_exact()
                 && !results[i].undecidable
                 && !matches!(
                     results[i].verdict,
@@ -339,5 +399,92 @@ pub fn apply_verdicts(results: &mut [GateResult]) {
             c.p_adjusted = p_adjusted;
             r.verdict = decide(&c.ci, p_adjusted, r.threshold, ALPHA).into();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Sampling;
+    use crate::stats::Interval;
+    use crate::vocab::Class;
+
+    fn result(name: &str, metric: Metric, comparison: Comparison) -> GateResult {
+        let w = Workload::stored(
+            name,
+            Class::Small,
+            Duration::from_secs(30),
+            Sampling {
+                metric,
+                ..Sampling::default()
+            },
+        );
+        GateResult {
+            candidate: evaluate(w, Measured::default()),
+            base: Measured::default(),
+            metric,
+            threshold: 0.01,
+            comparison: Some(comparison),
+            verdict: GateVerdict::Inconclusive,
+            spent_ns: 0,
+            notes: Vec::new(),
+            undecidable: false,
+            figure: None,
+        }
+    }
+
+    /// A sampled comparison: +3 % within [+2 %, +4 %] at `p`.
+    fn sampled(p: f64) -> Comparison {
+        Comparison {
+            base_median: 100.0,
+            new_median: 103.0,
+            ratio: 1.03,
+            ci: Interval {
+                lower: 1.02,
+                upper: 1.04,
+                level: 0.95,
+            },
+            p,
+            p_adjusted: p,
+        }
+    }
+
+    #[test]
+    fn exact_figures_are_decided_by_the_threshold_and_take_no_share_of_the_adjustment() {
+        // Two sampled workloads at p 0.04 and 0.03: alone, Benjamini-Hochberg leaves both
+        // below 0.05. Ten exact results beside them must not dilute that.
+        let mut results = vec![
+            result("a", Metric::Wall, sampled(0.04)),
+            result("b", Metric::Cpu, sampled(0.03)),
+        ];
+        for i in 0..10 {
+            let n = if i == 0 { 1_020_000.0 } else { 1_000_000.0 };
+            results.push(result(
+                &format!("counted{i}"),
+                Metric::Instructions,
+                compare_exact(1_000_000.0, n),
+            ));
+        }
+        apply_verdicts(&mut results);
+        assert_eq!(results[0].verdict, GateVerdict::Regressed);
+        assert_eq!(results[1].verdict, GateVerdict::Regressed);
+        let a = results[0].comparison.as_ref().unwrap();
+        assert!((a.p_adjusted - 0.04).abs() < 1e-12, "{}", a.p_adjusted);
+        assert_eq!(results[2].verdict, GateVerdict::Regressed);
+        assert!(
+            results[3..]
+                .iter()
+                .all(|r| r.verdict == GateVerdict::Unchanged)
+        );
+        // An exact change under the threshold is unchanged, over it regressed, whatever p.
+        let mut under = vec![result(
+            "c",
+            Metric::Instructions,
+            compare_exact(1_000_000.0, 1_009_000.0),
+        )];
+        apply_verdicts(&mut under);
+        assert_eq!(under[0].verdict, GateVerdict::Unchanged);
     }
 }

@@ -9,9 +9,10 @@ mod pipes;
 mod process;
 mod runner;
 mod sampler;
+pub mod valgrind;
 
 pub use fake::FakeRunner;
 pub use interleave::{Look, MIN_LOOK_ROUNDS, Paired, measure_paired};
 pub use process::ProcessRunner;
 pub use runner::{Exit, RunResult, RunSpec, Runner, Sample, Stream};
-pub use sampler::{Measured, measure};
+pub use sampler::{Measured, measure, measure_counted};

@@ -3,8 +3,8 @@
 use super::runner::{Exit, RunResult, RunSpec, Runner, Sample};
 use crate::config::Sampling;
 use crate::errors::MeasureError;
-use crate::vocab::Failure;
 use crate::vocab::units::format_ns;
+use crate::vocab::{Counts, Failure, Metric};
 
 /// The samples of one workload, and its failure if it failed.
 #[derive(Debug, Clone, Default)]
@@ -14,6 +14,8 @@ pub struct Measured {
     pub failure: Option<Failure>,
     /// The largest `RunResult::rss_floor_bytes` of the runs.
     pub rss_floor_bytes: u64,
+    /// With the instructions metric: what one run under cachegrind counted.
+    pub counts: Option<Counts>,
 }
 
 /// Measures one workload. `on_sample(done, expected)` is called after every counted run.
@@ -48,6 +50,27 @@ pub fn measure(
         let per_run = (spent_ns / n as u64).max(1);
         let expected = ((cap_ns / per_run) as usize).clamp(min, max).max(n);
         on_sample(n, expected);
+    }
+    if sampling.metric == Metric::Instructions && measured.failure.is_none() {
+        let counted = measure_counted(runner, spec)?;
+        measured.failure = counted.failure;
+        measured.counts = counted.counts;
+    }
+    Ok(measured)
+}
+
+/// One run under cachegrind, which is the whole measurement of the instructions metric: the
+/// count does not vary from run to run. No samples: its times are valgrind's, not the workload's.
+pub fn measure_counted(runner: &mut dyn Runner, spec: &RunSpec) -> Result<Measured, MeasureError> {
+    let (run, counts) = super::valgrind::run_counted(runner, spec)?;
+    let mut measured = Measured {
+        counts,
+        ..Measured::default()
+    };
+    if !run.succeeded() {
+        let mut failure = failure_of(&run, spec, false);
+        failure.reason = format!("under valgrind: {}", failure.reason);
+        measured.failure = Some(failure);
     }
     Ok(measured)
 }

@@ -4,7 +4,7 @@ use crate::discover::Workload;
 use crate::measure::Measured;
 use crate::measure::criterion::BenchSample;
 use crate::stats::{BudgetStatus, Summary, check_budget, summarize};
-use crate::vocab::{Failure, Sample, Status};
+use crate::vocab::{Counts, Failure, Sample, Status};
 
 /// Everything measured and concluded about one workload.
 #[derive(Debug, Clone)]
@@ -29,6 +29,8 @@ pub struct WorkloadResult {
     /// Things to know about how it was measured (settings a criterion suite made in code that
     /// override the tool's).
     pub notes: Vec<String>,
+    /// With the instructions metric: what cachegrind counted in one run.
+    pub counts: Option<Counts>,
 }
 
 impl WorkloadResult {
@@ -91,6 +93,7 @@ pub fn evaluate(workload: Workload, measured: Measured) -> WorkloadResult {
         budget,
         criterion: None,
         notes: Vec::new(),
+        counts: measured.counts,
     }
 }
 
@@ -119,5 +122,6 @@ pub fn evaluate_criterion(
         budget: BudgetStatus::default(),
         criterion: bench,
         notes: Vec::new(),
+        counts: None,
     }
 }

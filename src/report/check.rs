@@ -1,7 +1,7 @@
 //! What `check` and `compare` report, shared by every format.
 
 use crate::gate::{GateResult, GateVerdict, LoadFigure};
-use crate::vocab::units::format_ns;
+use crate::vocab::units::{format_count, format_ns};
 
 /// The outcome of a check or comparison.
 pub struct CheckReport {
@@ -23,6 +23,25 @@ pub struct CheckReport {
 impl CheckReport {
     pub fn passed(&self) -> bool {
         self.exit_code == crate::errors::exit_codes::OK
+    }
+
+    /// For a stored comparison, how far its figures can be trusted: timings of separate
+    /// invocations are indicative only, counted instructions are exact.
+    pub fn stored_caveat(&self) -> Option<&'static str> {
+        if !self.stored {
+            return None;
+        }
+        let exact = self.results.iter().filter(|r| r.metric.is_exact()).count();
+        Some(if exact == self.results.len() {
+            "the two sides were counted in separate invocations; instruction counts are exact, so \
+             the verdicts hold as if measured now"
+        } else if exact > 0 {
+            "the two sides were measured in separate invocations, so timing differences are \
+             indicative only (instruction counts are exact); `cargo perf check` measures both now"
+        } else {
+            "the two sides were measured in separate invocations, so timing differences are \
+             indicative only; `cargo perf check` measures both now"
+        })
     }
 
     /// The workloads that were compared but not decided.
@@ -113,6 +132,8 @@ impl CheckReport {
 /// `+15.2% [+12.1%, +18.3%]`, or `-` without a comparison.
 pub fn change_cell(r: &GateResult) -> String {
     match &r.comparison {
+        // An exact figure has no interval.
+        Some(c) if r.metric.is_exact() => format!("{:+.2}% (exact)", (c.ratio - 1.0) * 100.0),
         Some(c) => format!(
             "{:+.1}% [{:+.1}%, {:+.1}%]",
             (c.ratio - 1.0) * 100.0,
@@ -125,6 +146,8 @@ pub fn change_cell(r: &GateResult) -> String {
 
 pub fn p_cell(r: &GateResult) -> String {
     match &r.comparison {
+        // Not a test: an exact figure is compared as it is.
+        Some(_) if r.metric.is_exact() => "-".into(),
         Some(c) if c.p_adjusted < 0.001 => "<0.001".into(),
         Some(c) => format!("{:.3}", c.p_adjusted),
         None => "-".into(),
@@ -137,6 +160,7 @@ pub fn median_cells(r: &GateResult) -> (String, String) {
         Some(LoadFigure::TimePerRequest) if ns > 0.0 => {
             format!("{} ({:.1}/s)", format_ns(ns), 1e9 / ns)
         }
+        _ if r.metric.is_exact() => format!("{} instr", format_count(ns)),
         _ => format_ns(ns),
     };
     match &r.comparison {
@@ -177,7 +201,11 @@ pub fn failure_line(r: &GateResult, strict: bool) -> Option<String> {
             "{name} regressed: {} ({}{})",
             change_cell(r),
             metric_word(r),
-            if r.figure.is_some() { "" } else { " time" }
+            if r.figure.is_some() || r.metric.is_exact() {
+                ""
+            } else {
+                " time"
+            }
         ));
     }
     if r.candidate.budget.is_over() {
@@ -262,8 +290,17 @@ pub fn undecided_line(r: &GateResult) -> Option<String> {
             (centre + half).max(r.threshold) * 100.0 + 1.0
         ));
     }
-    if r.candidate.workload.criterion().is_none() && r.metric == crate::vocab::Metric::Wall {
-        line.push_str(", or `metric = \"cpu\"` (quieter for single-threaded work)");
+    if r.candidate.workload.criterion().is_none() {
+        match r.metric {
+            crate::vocab::Metric::Wall => line.push_str(
+                ", or `metric = \"cpu\"` (quieter for single-threaded work) or `\"instructions\"` \
+                 (exact, under valgrind)",
+            ),
+            crate::vocab::Metric::Cpu => {
+                line.push_str(", or `metric = \"instructions\"` (exact, under valgrind)")
+            }
+            crate::vocab::Metric::Instructions => {}
+        }
     }
     Some(line)
 }
@@ -289,8 +326,22 @@ pub fn metric_word(r: &GateResult) -> &'static str {
     if r.candidate.workload.criterion().is_some() {
         return "iteration";
     }
-    match r.metric {
-        crate::vocab::Metric::Wall => "wall",
-        crate::vocab::Metric::Cpu => "cpu",
+    r.metric.as_str()
+}
+
+/// Each note of the results once, after the names of the workloads it concerns (`a, b`).
+pub fn grouped_notes(results: &[GateResult]) -> Vec<(String, &str)> {
+    let mut by_text: Vec<(&str, Vec<&str>)> = Vec::new();
+    for r in results {
+        for n in &r.notes {
+            match by_text.iter_mut().find(|(text, _)| *text == n.as_str()) {
+                Some((_, names)) => names.push(&r.candidate.workload.name),
+                None => by_text.push((n, vec![&r.candidate.workload.name])),
+            }
+        }
     }
+    by_text
+        .into_iter()
+        .map(|(text, names)| (names.join(", "), text))
+        .collect()
 }

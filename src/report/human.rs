@@ -10,7 +10,7 @@ use crate::discover::{Kind, Workload};
 use crate::pipeline::WorkloadResult;
 use crate::stats::Breach;
 use crate::vocab::Status;
-use crate::vocab::units::{format_bytes, format_duration, format_ns};
+use crate::vocab::units::{format_bytes, format_count, format_duration, format_ns};
 
 /// Terminal tables, then details of anything that failed or broke a limit.
 pub struct Human;
@@ -104,11 +104,15 @@ fn run_table(results: &[WorkloadResult], out: &mut dyn Write) -> io::Result<()> 
         let with_throughput = results
             .iter()
             .any(|r| r.criterion.as_ref().is_some_and(|c| c.throughput.is_some()));
+        let with_counts = results.iter().any(|r| r.counts.is_some());
         let mut header = vec![
-            "workload", "class", "n", "p50", "p95", "p99", "CPU", "peak RSS", "budget",
+            "workload", "class", "n", "p50", "p90", "p95", "p99", "CPU", "peak RSS", "budget",
         ];
         if with_throughput {
             header.push("throughput");
+        }
+        if with_counts {
+            header.push("instructions");
         }
         b.push_record(header);
         let ns = |v: Option<f64>| v.map_or("-".to_string(), format_ns);
@@ -120,6 +124,7 @@ fn run_table(results: &[WorkloadResult], out: &mut dyn Write) -> io::Result<()> 
                 class.map_or("-".into(), |c| c.as_str().into()),
                 r.n().to_string(),
                 ns(w.map(|s| s.median)),
+                ns(w.map(|s| s.p90)),
                 ns(w.map(|s| s.p95)),
                 ns(w.map(|s| s.p99)),
                 ns(r.cpu_ns.as_ref().map(|s| s.median)),
@@ -138,17 +143,56 @@ fn run_table(results: &[WorkloadResult], out: &mut dyn Write) -> io::Result<()> 
                     _ => "-".into(),
                 });
             }
+            if with_counts {
+                row.push(
+                    r.counts
+                        .map_or("-".into(), |c| format_count(c.instructions as f64)),
+                );
+            }
             b.push_record(row);
         }
         let mut table = b.build();
+        let last = 10 + usize::from(with_throughput) + usize::from(with_counts);
         table
             .with(Style::sharp())
-            .modify(Columns::new(2..8), Alignment::right());
+            .modify(Columns::new(2..9), Alignment::right())
+            .modify(Columns::new(10..last), Alignment::right());
         writeln!(out, "{table}")?;
         for r in results {
             details(r, out)?;
         }
+        if with_counts {
+            writeln!(out)?;
+        }
+        for r in results {
+            if let Some(c) = &r.counts {
+                writeln!(out, "{}: {}", t(&r.workload.name), counts_line(c))?;
+            }
+        }
         notes(results, out)
+    }
+}
+
+/// What cachegrind counted, for people.
+pub(super) fn counts_line(c: &crate::vocab::Counts) -> String {
+    let processes = if c.processes == 1 {
+        "1 process".to_owned()
+    } else {
+        format!("{} processes", c.processes)
+    };
+    match c.estimated_cycles() {
+        Some(cycles) => format!(
+            "{} instructions, {} L1 and {} last-level cache misses, about {} cycles \
+             (cachegrind, {processes})",
+            format_count(c.instructions as f64),
+            format_count(c.l1_misses as f64),
+            format_count(c.ll_misses as f64),
+            format_count(cycles as f64),
+        ),
+        None => format!(
+            "{} instructions (cachegrind without its cache simulation, {processes})",
+            format_count(c.instructions as f64),
+        ),
     }
 }
 
@@ -289,11 +333,8 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
         t(&report.base),
         t(&report.candidate)
     )?;
-    if report.stored {
-        writeln!(
-            out,
-            "stored comparison: measured in separate invocations, timing differences are indicative only"
-        )?;
+    if let Some(caveat) = report.stored_caveat() {
+        writeln!(out, "stored comparison: {caveat}")?;
     }
     let mut b = Builder::default();
     b.push_record([
@@ -341,15 +382,8 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
             writeln!(out, "  {}", t(&line))?;
         }
     }
-    for r in &report.results {
-        for note in &r.notes {
-            writeln!(
-                out,
-                "  note: {}: {}",
-                t(&r.candidate.workload.name),
-                t(note)
-            )?;
-        }
+    for (names, text) in super::check::grouped_notes(&report.results) {
+        writeln!(out, "  note: {}: {}", t(&names), t(text))?;
     }
     writeln!(
         out,

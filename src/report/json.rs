@@ -280,6 +280,34 @@ struct Finished<'a> {
     /// Things to know about how it was measured (a criterion suite's own settings).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
+    /// With the instructions metric: what cachegrind counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<CountsJson<'a>>,
+}
+
+/// Counted events with the cycles they stand for.
+#[derive(Serialize)]
+struct CountsJson<'a> {
+    #[serde(flatten)]
+    counts: &'a crate::vocab::Counts,
+    /// `null` without the cache simulation.
+    estimated_cycles: Option<u64>,
+}
+
+impl<'a> CountsJson<'a> {
+    fn new(counts: Option<&'a crate::vocab::Counts>) -> Option<Self> {
+        counts.map(|counts| CountsJson {
+            counts,
+            estimated_cycles: counts.estimated_cycles(),
+        })
+    }
+}
+
+/// Both sides' counts of an instructions verdict.
+#[derive(Serialize)]
+struct SideCounts<'a> {
+    base: Option<CountsJson<'a>>,
+    new: Option<CountsJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -330,6 +358,9 @@ struct CheckWorkload<'a> {
     /// What an inconclusive verdict could hide and what would decide it, for people.
     undecided: Option<String>,
     notes: &'a [String],
+    /// With the instructions metric: each side's counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<SideCounts<'a>>,
 }
 
 #[derive(Serialize)]
@@ -374,6 +405,10 @@ impl super::GateOutput for Json {
                     hidden_change: super::check::hidden_change(r),
                     undecided: super::check::undecided_line(r),
                     notes: &r.notes,
+                    counts: r.metric.is_exact().then(|| SideCounts {
+                        base: CountsJson::new(r.base.counts.as_ref()),
+                        new: CountsJson::new(r.candidate.counts.as_ref()),
+                    }),
                 },
             )?;
         }
@@ -440,6 +475,7 @@ impl super::RunOutput for Json {
                     times_ns: &c.times_ns,
                 }),
                 notes: &r.notes,
+                counts: CountsJson::new(r.counts.as_ref()),
             },
         )?;
         // Each object reaches a reader of the pipe as soon as its workload is done.

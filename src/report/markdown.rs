@@ -34,12 +34,8 @@ impl super::GateOutput for Markdown {
             cell(&report.candidate),
             report.counts()
         )?;
-        if report.stored {
-            writeln!(
-                out,
-                "> Stored comparison: the two sides were measured in separate invocations, so \
-                 timing differences are indicative only. `cargo perf check` measures both now.\n"
-            )?;
+        if let Some(caveat) = report.stored_caveat() {
+            writeln!(out, "> Stored comparison: {caveat}.\n")?;
         }
         writeln!(
             out,
@@ -82,14 +78,9 @@ impl super::GateOutput for Markdown {
                 writeln!(out, "- {}", cell(&line))?;
             }
         }
-        let notes: Vec<String> = report
-            .results
-            .iter()
-            .flat_map(|r| {
-                r.notes
-                    .iter()
-                    .map(|n| format!("{}: {n}", r.candidate.workload.name))
-            })
+        let notes: Vec<String> = super::check::grouped_notes(&report.results)
+            .into_iter()
+            .map(|(names, text)| format!("{names}: {text}"))
             .collect();
         if !notes.is_empty() {
             writeln!(out, "\n**Notes**\n")?;

@@ -80,6 +80,18 @@ pub fn load_commands(
     Ok((ws, config, workloads))
 }
 
+/// Stops before anything is built when a command workload counts instructions and valgrind
+/// cannot be run.
+pub fn require_valgrind(workloads: &[Workload]) -> Result<()> {
+    if workloads
+        .iter()
+        .any(|w| w.command().is_some() && w.sampling.metric.is_exact())
+    {
+        crate::measure::valgrind::version()?;
+    }
+    Ok(())
+}
+
 pub fn no_workloads(config: &Config) -> String {
     format!(
         "{}: no workloads: add a `[[workload]]` with a `name` and a `command` (see the README \
@@ -210,7 +222,7 @@ pub fn overrides(args: &SamplingArgs) -> Result<SamplingOverrides> {
         min_runs: args.min_runs,
         max_runs: args.max_runs,
         time_cap: args.time_cap,
-        metric: None,
+        metric: args.metric,
     })
 }
 

@@ -91,6 +91,11 @@ pub fn new_record(
         rustc: rustc_version(),
         machine: Machine::current(),
         manifest_hash: config.manifest_hash.clone(),
+        valgrind: results
+            .iter()
+            .any(|r| r.counts.is_some())
+            .then(|| crate::measure::valgrind::version().ok())
+            .flatten(),
         workloads: results
             .iter()
             .map(Into::into)

@@ -17,7 +17,8 @@ use crate::gate::{
 use crate::measure::criterion::CriterionSettings;
 use crate::measure::{FakeRunner, ProcessRunner, Runner};
 use crate::pipeline::Observer;
-use crate::store::{Repo, short};
+use crate::store::{Record, Repo, parse_lines, short};
+use crate::vocab::Counts;
 use crate::workspace::{Workspace, checkout_worktree, remove_legacy_worktree, repo_cache_dir};
 
 /// Where a side of the comparison comes from.
@@ -40,6 +41,9 @@ pub struct Selection {
     pub filter: Option<String>,
     pub threshold: Option<f64>,
     pub packages: PackageArgs,
+    /// Use the base's stored instruction counts when they fit (`check`), rather than building
+    /// and counting it (`compare --measure`).
+    pub stored_base: bool,
 }
 
 /// Builds both sides' binaries and measures every workload, interleaved. `workloads` are the
@@ -78,6 +82,7 @@ pub fn measure_sides(
             );
         }
     }
+    super::load::require_valgrind(&workloads)?;
     let build_started = Instant::now();
     let needed: BTreeSet<String> = workloads.iter().flat_map(|w| w.bins().cloned()).collect();
     let new_side = side_workspace(
@@ -91,10 +96,6 @@ pub fn measure_sides(
     )?;
     let new_bins = build_side(global, &new_side, &needed, observer)?;
     let new_benches = side_benches(global, config, &new_side, observer)?;
-    let base_side = side_workspace(global, ws, &workdir, &cache, &sides.base, "base", selection)?;
-    let base_bins = build_side(global, &base_side, &needed, observer)?;
-    let base_benches = side_benches(global, config, &base_side, observer)?;
-    let build_ns = build_started.elapsed().as_nanos() as u64;
 
     // The filter applies to commands and benchmarks together; it must match something.
     let mut candidate_all = workloads;
@@ -121,6 +122,31 @@ pub fn measure_sides(
             names.join(", ")
         );
     }
+    if config.sampling.metric.is_exact() && !new_benches.is_empty() && !global.quiet {
+        eprintln!(
+            "note: the instructions metric is for command workloads; criterion benchmarks are \
+             gated on their time per iteration"
+        );
+    }
+    // Counted instructions of the base may be stored already: then the base is not built.
+    let stored = match &sides.base {
+        Side::Commit(commit)
+            if selection.stored_base && new_benches.is_empty() && loads.is_empty() =>
+        {
+            stored_counts(global, ws, repo, config, commit, &workloads)?
+        }
+        _ => None,
+    };
+    let (base_bins, base_benches) = if stored.is_some() {
+        (BTreeMap::new(), Vec::new())
+    } else {
+        let base_side =
+            side_workspace(global, ws, &workdir, &cache, &sides.base, "base", selection)?;
+        let base_bins = build_side(global, &base_side, &needed, observer)?;
+        let base_benches = side_benches(global, config, &base_side, observer)?;
+        (base_bins, base_benches)
+    };
+    let build_ns = build_started.elapsed().as_nanos() as u64;
     debug_assert!(workloads.len() + loads.len() <= commands);
     let mut base_benches = base_benches;
     if let Some(filter) = &selection.filter {
@@ -153,10 +179,18 @@ pub fn measure_sides(
                     eprintln!("{name} (base): {}", argv.join(" "));
                 }
             }
+            let stored_base = stored
+                .as_ref()
+                .and_then(|(commit, counts)| Some((commit.clone(), *counts.get(&name)?)));
             Some(GateWorkload {
                 workload: w,
-                base_argv,
+                base_argv: if stored_base.is_some() {
+                    None
+                } else {
+                    base_argv
+                },
                 base_env,
+                stored_base,
             })
         })
         .collect();
@@ -207,6 +241,76 @@ pub fn measure_sides(
     )?;
     timing.build_ns = build_ns;
     Ok((results, timing))
+}
+
+/// The base's counted instructions of every workload, from the newest stored record of `commit`
+/// that counted them all with this toolchain and valgrind, from the same `perf.toml`, and was
+/// not dirty; `None` when there is none (the base is then built and counted).
+fn stored_counts(
+    global: &GlobalOpts,
+    ws: &Workspace,
+    repo: &Repo,
+    config: &Config,
+    commit: &str,
+    workloads: &[Workload],
+) -> Result<Option<(String, BTreeMap<String, Counts>)>> {
+    if workloads.is_empty() || !workloads.iter().all(|w| w.sampling.metric.is_exact()) {
+        return Ok(None);
+    }
+    let why_not = |why: String| {
+        if global.verbose > 0 {
+            eprintln!(
+                "note: the base {} is built and counted: {why}",
+                short(commit)
+            );
+        }
+        Ok(None)
+    };
+    let store = match super::load::open_store(repo, ws, None, Some(config)) {
+        Ok(store) => store,
+        Err(e) => return why_not(format!("the store cannot be opened ({e})")),
+    };
+    let Some(text) = store.read_text(commit)? else {
+        return why_not("it has no stored record".into());
+    };
+    let mut warnings = Vec::new();
+    let location = format!("{} of commit {}", store.describe(), short(commit));
+    let records: Vec<Record> = parse_lines(&text, commit, &location, &mut warnings)?;
+    super::load::print_warnings(&warnings);
+    let rustc = super::save::rustc_version();
+    let valgrind = crate::measure::valgrind::version()?;
+    let fits = |r: &Record| {
+        !r.dirty
+            && r.rustc == rustc
+            && r.valgrind.as_deref() == Some(valgrind.as_str())
+            && r.manifest_hash == config.manifest_hash
+    };
+    for record in records.iter().rev().filter(|r| fits(r)) {
+        let counts: Option<BTreeMap<String, Counts>> = workloads
+            .iter()
+            .map(|w| {
+                let stored = record.workloads.iter().find(|s| s.name == w.name)?;
+                let counts = stored.counts.filter(|_| stored.failure.is_none())?;
+                Some((w.name.clone(), counts))
+            })
+            .collect();
+        if let Some(counts) = counts {
+            if !global.quiet {
+                eprintln!(
+                    "Base {}: the instructions counted in its record {} ({rustc}, {valgrind}); \
+                     the base is not built",
+                    short(commit),
+                    record.run_id
+                );
+            }
+            return Ok(Some((short(commit).to_owned(), counts)));
+        }
+    }
+    why_not(format!(
+        "none of its {} records counted every workload with {rustc}, {valgrind} and this \
+         perf.toml",
+        records.len()
+    ))
 }
 
 /// Opens and exclusively locks `path`, saying what it waits for when another process has it.

@@ -66,6 +66,32 @@ pub fn compare(
     })
 }
 
+/// The comparison of two exact figures (instruction counts): no sampling, so the interval is
+/// the ratio itself, and `p` is 0 when they differ at all and 1 when they are equal. `decide`
+/// then calls it a change exactly when the ratio is past the threshold.
+pub fn compare_exact(base: f64, new: f64) -> Comparison {
+    let ratio = if base > 0.0 {
+        new / base
+    } else if new > 0.0 {
+        f64::INFINITY
+    } else {
+        1.0
+    };
+    let p = if base == new { 1.0 } else { 0.0 };
+    Comparison {
+        base_median: base,
+        new_median: new,
+        ratio,
+        ci: Interval {
+            lower: ratio,
+            upper: ratio,
+            level: 1.0,
+        },
+        p,
+        p_adjusted: p,
+    }
+}
+
 /// The verdict for an interval and adjusted p-value, with a practical `threshold` (0.02 = 2 %).
 pub fn decide(ci: &Interval, p_adjusted: f64, threshold: f64, alpha: f64) -> Verdict {
     if ci.lower > 1.0 + threshold && p_adjusted < alpha {
@@ -158,6 +184,23 @@ fn median_in_place(v: &mut [f64]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_exact_comparison_is_a_change_exactly_past_the_threshold() {
+        use super::{Verdict, compare_exact, decide};
+        let verdict = |b: f64, n: f64| {
+            let c = compare_exact(b, n);
+            decide(&c.ci, c.p_adjusted, 0.01, 0.05)
+        };
+        assert_eq!(verdict(1_000_000.0, 1_010_001.0), Verdict::Regressed);
+        assert_eq!(verdict(1_000_000.0, 1_010_000.0), Verdict::Unchanged);
+        assert_eq!(verdict(1_000_000.0, 1_000_000.0), Verdict::Unchanged);
+        assert_eq!(verdict(1_000_000.0, 989_999.0), Verdict::Improved);
+        assert_eq!(verdict(1_000_000.0, 990_000.0), Verdict::Unchanged);
+        let same = compare_exact(5.0, 5.0);
+        assert_eq!((same.ratio, same.p), (1.0, 1.0));
+        assert_eq!(compare_exact(5.0, 6.0).ci.lower, 1.2);
+    }
+
     use super::*;
 
     #[test]

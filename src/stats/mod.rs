@@ -11,7 +11,8 @@ mod summary;
 pub use bootstrap::{Interval, median_ci};
 pub use budget::{Breach, BudgetStatus, check_budget};
 pub use compare::{
-    Comparison, RESAMPLES, Verdict, benjamini_hochberg, compare, decide, mann_whitney_p, ratio_ci,
+    Comparison, RESAMPLES, Verdict, benjamini_hochberg, compare, compare_exact, decide,
+    mann_whitney_p, ratio_ci,
 };
 pub use paired::{compare_paired_ratios, hodges_lehmann, min_pairs, wilcoxon_p};
 pub use summary::{Outliers, Summary, mad, mean, median, percentile, stddev, summarize};

@@ -12,7 +12,7 @@ use crate::errors::StoreError;
 use crate::pipeline::{LoadResult, WorkloadResult};
 use crate::stats::Summary;
 use crate::vocab::load::{LoadReport, STORED_SECONDS};
-use crate::vocab::{Class, Metric, Status, Throughput};
+use crate::vocab::{Class, Counts, Metric, Status, Throughput};
 
 /// The version of the record format this build writes and reads.
 pub const RECORD_SCHEMA: u32 = 1;
@@ -39,6 +39,9 @@ pub struct Record {
     pub machine: Machine,
     /// FNV-1a (16 hex digits) of the `perf.toml` bytes, to tell whether the workloads changed.
     pub manifest_hash: String,
+    /// `valgrind --version` (`valgrind-3.19.0`) when a workload's instructions were counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valgrind: Option<String>,
     pub workloads: Vec<WorkloadRecord>,
 }
 
@@ -64,6 +67,9 @@ pub struct WorkloadRecord {
     /// thinned to at most `STORED_SECONDS` points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadReport>,
+    /// With the instructions metric: what cachegrind counted in one run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Counts>,
 }
 
 /// A criterion benchmark as stored. `summary.wall_ns` is the time of one iteration.
@@ -222,6 +228,7 @@ impl From<&WorkloadResult> for WorkloadRecord {
             failure: r.failure.as_ref().map(|f| f.reason.clone()),
             criterion,
             load: None,
+            counts: r.counts,
         }
     }
 }
@@ -279,6 +286,7 @@ impl From<&LoadResult> for WorkloadRecord {
             failure,
             criterion: None,
             load: r.report.as_ref().map(|l| l.thinned(STORED_SECONDS)),
+            counts: None,
         }
     }
 }
@@ -409,6 +417,7 @@ mod tests {
             rustc: "rustc 1.95.0".into(),
             machine: Machine::new("cpu".into(), 2, 1 << 30, "os".into()),
             manifest_hash: "0".repeat(16),
+            valgrind: None,
             workloads: vec![],
         }
     }

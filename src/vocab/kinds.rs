@@ -31,6 +31,24 @@ pub enum Metric {
     Wall,
     /// User plus system CPU time of the process tree.
     Cpu,
+    /// Instructions the process tree executed, counted by valgrind's cachegrind: one run per
+    /// side, compared exactly.
+    Instructions,
+}
+
+impl Metric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Wall => "wall",
+            Metric::Cpu => "cpu",
+            Metric::Instructions => "instructions",
+        }
+    }
+
+    /// The same program and input give the same figure: one run is the measurement.
+    pub fn is_exact(self) -> bool {
+        self == Metric::Instructions
+    }
 }
 
 /// How a workload came out of `run`.

@@ -2,12 +2,14 @@
 //! durations and sizes and their formatting. The bottom of the crate: it imports nothing of the
 //! crate but errors, and every other module may use it.
 
+mod counts;
 mod kinds;
 pub mod load;
 mod sample;
 mod throughput;
 pub mod units;
 
+pub use counts::Counts;
 pub use kinds::{Class, Metric, Status};
 pub use sample::{Failure, Sample};
 pub use throughput::{Throughput, ThroughputUnit};

@@ -120,6 +120,21 @@ pub fn format_ns(ns: f64) -> String {
     }
 }
 
+/// Formats a count (instructions) for people, to four significant digits or more: `9876`,
+/// `12.35 k`, `123.457 M`, `1.235 G`.
+pub fn format_count(n: f64) -> String {
+    let abs = n.abs();
+    if abs < 1e4 {
+        format!("{n:.0}")
+    } else if abs < 1e6 {
+        format!("{:.2} k", n / 1e3)
+    } else if abs < 1e9 {
+        format!("{:.3} M", n / 1e6)
+    } else {
+        format!("{:.3} G", n / 1e9)
+    }
+}
+
 /// Formats a configured duration the way it is written in `perf.toml`: `250ms`, `30s`, `2m`,
 /// `1m30s`.
 pub fn format_duration(d: Duration) -> String {
@@ -223,6 +238,15 @@ pub fn de_percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Err
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_keep_four_significant_digits() {
+        use super::format_count;
+        assert_eq!(format_count(9876.0), "9876");
+        assert_eq!(format_count(12_345.0), "12.35 k");
+        assert_eq!(format_count(123_456_789.0), "123.457 M");
+        assert_eq!(format_count(1_234_567_890.0), "1.235 G");
+    }
+
     use super::*;
 
     #[test]

@@ -9,6 +9,7 @@ mod example;
 mod gate;
 mod git;
 mod hostile;
+mod instructions;
 mod interrupt;
 mod load;
 mod mutation;

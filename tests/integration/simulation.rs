@@ -68,6 +68,7 @@ fn workload(name: String, sampling: Sampling) -> GateWorkload {
         },
         base_argv: Some(vec!["synthetic".into()]),
         base_env: vec![],
+        stored_base: None,
     }
 }
 
