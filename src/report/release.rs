@@ -111,6 +111,7 @@ pub struct LoadDetail {
 pub struct Level {
     pub commit: String,
     pub median_ns: Option<f64>,
+    pub p90_ns: Option<f64>,
     pub p95_ns: Option<f64>,
     pub p99_ns: Option<f64>,
     pub cpu_median_ns: Option<f64>,
@@ -192,6 +193,7 @@ pub fn build(input: Input) -> Report {
         let level = |i: usize, p: &Point| Level {
             commit: input.commits[i].short.clone(),
             median_ns: p.median_ns,
+            p90_ns: p.p90_ns,
             p95_ns: p.p95_ns,
             p99_ns: p.p99_ns,
             cpu_median_ns: p.cpu_median_ns,
@@ -425,6 +427,7 @@ mod tests {
             status: Status::Passed,
             n: 10,
             median_ns: Some(1e6),
+            p90_ns: Some(1.8e6),
             p95_ns: Some(2e6),
             cpu_median_ns: None,
             max_rss_bytes: None,

@@ -185,7 +185,7 @@ fn record_text(r: &Record, subject: &str) -> String {
         .iter()
         .any(|w| w.summary.throughput.is_some() || w.summary.rps.is_some());
     let mut header = vec![
-        "workload", "status", "n", "p50", "p95", "p99", "CPU", "peak RSS",
+        "workload", "status", "n", "p50", "p90", "p95", "p99", "CPU", "peak RSS",
     ];
     if with_throughput {
         header.push("throughput");
@@ -202,6 +202,7 @@ fn record_text(r: &Record, subject: &str) -> String {
             },
             s.n.to_string(),
             ns(wall.map(|w| w.median)),
+            ns(wall.map(|w| w.p90)),
             ns(wall.map(|w| w.p95)),
             ns(wall.map(|w| w.p99)),
             ns(s.cpu_ns.as_ref().map(|c| c.median)),

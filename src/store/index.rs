@@ -3,7 +3,7 @@
 //!
 //! Reading every note is slow (10,000 notes of 50 workloads are ~450 MB of JSON, most of it raw
 //! samples, behind git's delta chains: 8 s through libgit2). The index is a cache beside the
-//! notes, in `<git dir>/cargo-perf/index-v2/`:
+//! notes, in `<git dir>/cargo-perf/index-v3/`:
 //!
 //! - `keys.jsonl`: the content keys already indexed (a note's blob id), each with the warnings
 //!   its lines gave, so they are repeated on every read;
@@ -41,6 +41,8 @@ pub struct Point {
     pub status: Status,
     pub n: usize,
     pub median_ns: Option<f64>,
+    #[serde(default)]
+    pub p90_ns: Option<f64>,
     pub p95_ns: Option<f64>,
     pub cpu_median_ns: Option<f64>,
     pub max_rss_bytes: Option<u64>,
@@ -183,6 +185,7 @@ fn extract(
                 status: w.status,
                 n: s.n,
                 median_ns: s.wall_ns.as_ref().map(|x| x.median),
+                p90_ns: s.wall_ns.as_ref().map(|x| x.p90),
                 p95_ns: s.wall_ns.as_ref().map(|x| x.p95),
                 cpu_median_ns: s.cpu_ns.as_ref().map(|x| x.median),
                 max_rss_bytes: s.max_rss_bytes,
