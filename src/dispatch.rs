@@ -11,6 +11,15 @@ use crate::errors::exit_codes;
 
 /// Runs `cargo perf` with the process's arguments and returns the exit code.
 pub fn main_impl() -> i32 {
+    // The memory probe is this executable started by itself: it must do as little as it can
+    // before it forks the workload, so it is told apart before anything else runs.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == crate::measure::probe::ARG)
+    {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        return crate::measure::probe::probe_main(&args);
+    }
     let CargoCli::Perf(args) = match CargoCli::try_parse() {
         Ok(args) => args,
         Err(e) => {

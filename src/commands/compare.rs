@@ -349,6 +349,8 @@ fn stored_results(
                     failure: None,
                     rss_floor_bytes: shown.summary.rss_floor_bytes,
                     counts: n.as_ref().and_then(|n| n.counts),
+                    // The stored peak: a probed one, when the samples were at the floor.
+                    probed_rss_bytes: shown.summary.max_rss_bytes,
                 },
             ),
         };

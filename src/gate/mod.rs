@@ -151,6 +151,10 @@ struct Counting<'a> {
 }
 
 impl Runner for Counting<'_> {
+    fn probes_memory(&self) -> bool {
+        self.inner.probes_memory()
+    }
+
     fn run(&mut self, spec: &RunSpec) -> Result<crate::measure::RunResult, MeasureError> {
         let result = self.inner.run(spec)?;
         self.runs_ns += result.sample.wall_ns;

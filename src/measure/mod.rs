@@ -6,6 +6,7 @@ mod fake;
 mod interleave;
 pub mod load;
 mod pipes;
+pub mod probe;
 mod process;
 mod runner;
 mod sampler;

@@ -79,6 +79,10 @@ impl Runner for ProcessRunner {
     ) -> Result<RunResult, MeasureError> {
         self.run_with(spec, Some(on_line))
     }
+
+    fn probes_memory(&self) -> bool {
+        true
+    }
 }
 
 impl ProcessRunner {

@@ -62,4 +62,10 @@ pub trait Runner {
         let _ = on_line;
         self.run(spec)
     }
+
+    /// Whether a run through the memory probe (`probe::probe_rss`) measures real processes: a
+    /// fake runner has no memory to probe.
+    fn probes_memory(&self) -> bool {
+        false
+    }
 }

@@ -16,6 +16,9 @@ pub struct Measured {
     pub rss_floor_bytes: u64,
     /// With the instructions metric: what one run under cachegrind counted.
     pub counts: Option<Counts>,
+    /// Every sample peaked at or below the tool's floor, and a run through the memory probe
+    /// measured the peak exactly: that peak (and `rss_floor_bytes` is the probe's floor).
+    pub probed_rss_bytes: Option<u64>,
 }
 
 /// Measures one workload. `on_sample(done, expected)` is called after every counted run.
@@ -50,6 +53,15 @@ pub fn measure(
         let per_run = (spent_ns / n as u64).max(1);
         let expected = ((cap_ns / per_run) as usize).clamp(min, max).max(n);
         on_sample(n, expected);
+    }
+    let peak = measured.samples.iter().map(|s| s.max_rss_bytes).max();
+    if measured.failure.is_none()
+        && runner.probes_memory()
+        && peak.is_some_and(|p| p <= measured.rss_floor_bytes)
+        && let Some(probed) = super::probe::probe_rss(runner, spec)?
+    {
+        measured.probed_rss_bytes = Some(probed.peak_bytes);
+        measured.rss_floor_bytes = probed.floor_bytes;
     }
     if sampling.metric == Metric::Instructions && measured.failure.is_none() {
         let counted = measure_counted(runner, spec)?;

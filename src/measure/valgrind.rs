@@ -50,19 +50,26 @@ pub fn version() -> Result<String, MeasureError> {
     VERSION
         .get_or_init(|| {
             let program = program();
+            // Where the program came from, for the messages.
+            let named = if std::env::var_os("CARGO_PERF_VALGRIND").is_some_and(|v| !v.is_empty()) {
+                format!("`{program}` (from CARGO_PERF_VALGRIND)")
+            } else {
+                format!("`{program}`")
+            };
             let out = std::process::Command::new(&program)
                 .arg("--version")
                 .output()
                 .map_err(|e| {
                     format!(
-                        "the instructions metric runs workloads under valgrind, and `{program}` \
+                        "the instructions metric runs workloads under valgrind, and {named} \
                          cannot be started ({e}); {INSTALL_HINT}"
                     )
                 })?;
             let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
             if !out.status.success() || !text.starts_with("valgrind") {
+                let first = text.lines().next().unwrap_or("");
                 return Err(format!(
-                    "`valgrind --version` did not answer as valgrind does (`{text}`); {INSTALL_HINT}"
+                    "{named} is not valgrind: `--version` answered `{first}`; {INSTALL_HINT}"
                 ));
             }
             Ok(text)

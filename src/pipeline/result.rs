@@ -66,7 +66,10 @@ pub fn evaluate(workload: Workload, measured: Measured) -> WorkloadResult {
     let cpu_ns = summarize(&cpu, seed);
     let total_wall: f64 = wall.iter().sum();
     let cpu_utilisation = (total_wall > 0.0).then(|| cpu.iter().sum::<f64>() / total_wall);
-    let max_rss_bytes = measured.samples.iter().map(|s| s.max_rss_bytes).max();
+    // A peak the memory probe measured beats the samples', which were all at the tool's floor.
+    let max_rss_bytes = measured
+        .probed_rss_bytes
+        .or_else(|| measured.samples.iter().map(|s| s.max_rss_bytes).max());
     let timed_out = measured.failure.as_ref().is_some_and(|f| f.timed_out);
     // A command has a class budget and thresholds; a criterion benchmark neither (it is gated
     // on change only, and `evaluate_criterion` is its path).

@@ -184,11 +184,15 @@ fn record_text(r: &Record, subject: &str) -> String {
         .workloads
         .iter()
         .any(|w| w.summary.throughput.is_some() || w.summary.rps.is_some());
+    let with_counts = r.workloads.iter().any(|w| w.counts.is_some());
     let mut header = vec![
         "workload", "status", "n", "p50", "p90", "p95", "p99", "CPU", "peak RSS",
     ];
     if with_throughput {
         header.push("throughput");
+    }
+    if with_counts {
+        header.push("instructions");
     }
     b.push_record(header);
     for w in &r.workloads {
@@ -215,12 +219,17 @@ fn record_text(r: &Record, subject: &str) -> String {
                 s.rps,
             ));
         }
+        if with_counts {
+            row.push(w.counts.map_or("-".into(), |c| {
+                crate::vocab::units::format_count(c.instructions as f64)
+            }));
+        }
         b.push_record(row);
     }
     let mut table = b.build();
     table
         .with(Style::sharp())
-        .modify(Columns::new(2..8), Alignment::right());
+        .modify(Columns::new(2..9), Alignment::right());
     let mut loads = Vec::new();
     for w in &r.workloads {
         if let Some(l) = &w.load {

@@ -257,8 +257,9 @@ fn stored_counts(
     if workloads.is_empty() || !workloads.iter().all(|w| w.sampling.metric.is_exact()) {
         return Ok(None);
     }
-    let why_not = |why: String| {
-        if global.verbose > 0 {
+    // Said when the base has records that could have served (or with -v in any case).
+    let why_not = |why: String, had_records: bool| {
+        if (had_records && !global.quiet) || global.verbose > 0 {
             eprintln!(
                 "note: the base {} is built and counted: {why}",
                 short(commit)
@@ -268,10 +269,10 @@ fn stored_counts(
     };
     let store = match super::load::open_store(repo, ws, None, Some(config)) {
         Ok(store) => store,
-        Err(e) => return why_not(format!("the store cannot be opened ({e})")),
+        Err(e) => return why_not(format!("the store cannot be opened ({e})"), false),
     };
     let Some(text) = store.read_text(commit)? else {
-        return why_not("it has no stored record".into());
+        return why_not("it has no stored record".into(), false);
     };
     let mut warnings = Vec::new();
     let location = format!("{} of commit {}", store.describe(), short(commit));
@@ -306,11 +307,26 @@ fn stored_counts(
             return Ok(Some((short(commit).to_owned(), counts)));
         }
     }
-    why_not(format!(
-        "none of its {} records counted every workload with {rustc}, {valgrind} and this \
-         perf.toml",
-        records.len()
-    ))
+    // The newest record's miss, so that the reader knows what to change.
+    let reason = match records.last() {
+        None => "it has no stored record".to_owned(),
+        Some(r) if r.manifest_hash != config.manifest_hash => {
+            "its record was taken with another perf.toml (any edit counts)".to_owned()
+        }
+        Some(r) if r.rustc != rustc => format!("its record was built with {}", r.rustc),
+        Some(r) if r.valgrind.as_deref() != Some(valgrind.as_str()) => format!(
+            "its record was counted by {}",
+            r.valgrind
+                .as_deref()
+                .unwrap_or("no valgrind (not with the instructions metric)")
+        ),
+        Some(r) if r.dirty => "its record is of a dirty working tree".to_owned(),
+        Some(_) => "its record has no counts for every workload checked".to_owned(),
+    };
+    why_not(
+        format!("{reason}; `cargo perf record` on it with this setup saves the build"),
+        !records.is_empty(),
+    )
 }
 
 /// Opens and exclusively locks `path`, saying what it waits for when another process has it.

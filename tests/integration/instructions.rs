@@ -254,6 +254,25 @@ fn one_percent_more_work_is_regressed_every_time_and_a_stored_base_is_not_built(
         "{}",
         stderr(&a)
     );
+
+    // show lists the counts beside the times.
+    let a = perf(path, &["show", "HEAD~1"]).assert().success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.contains("instructions") && out.contains(" M"), "{out}");
+
+    // A record that does not fit is not used, and the check says why.
+    perf(path, &["record"]).assert().success();
+    let toml = std::fs::read_to_string(path.join("perf.toml")).unwrap();
+    std::fs::write(path.join("perf.toml"), format!("{toml}# a comment\n")).unwrap();
+    let a = perf(path, &["check", "--message-format", "json"])
+        .assert()
+        .success();
+    assert_eq!(verdict(&a)["verdict"], "unchanged");
+    let err = stderr(&a);
+    assert!(
+        err.contains("is built and counted: its record was taken with another perf.toml"),
+        "{err}"
+    );
 }
 
 #[test]

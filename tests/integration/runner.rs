@@ -72,6 +72,50 @@ fn peak_rss_of_an_allocation_is_within_ten_percent() {
 }
 
 #[test]
+fn small_peaks_below_the_tools_own_are_measured_exactly() {
+    // Programs of 1-3 MiB, below the tool's own peak (5-8 MiB), which the kernel folds into a
+    // child's at exec: the memory probe measures them.
+    let toml = workload("none", "\"alloc\", \"0\"", 2, "")
+        + &workload("two", "\"alloc\", \"2\"", 2, "")
+        + &workload(
+            "max",
+            "\"alloc\", \"2\"",
+            2,
+            "[workload.thresholds]\nmax_rss = \"1MiB\"\n",
+        );
+    let s = Scratch::new(&toml);
+    let a = s
+        .cmd(&["run", "--message-format", "json", "-q"])
+        .assert()
+        .code(1);
+    let (results, _) = json_results(&a);
+    let figures = |name: &str| {
+        let r = result(&results, name);
+        let peak = r["max_rss_bytes"].as_f64().unwrap();
+        let floor = r["rss_floor_bytes"].as_f64().unwrap();
+        // Exact: above the floor, which is now the probe's (well under the tool's).
+        assert!(peak > floor, "{name}: peak {peak} floor {floor}: {r}");
+        assert!(floor < 2.0 * 1024.0 * 1024.0, "{name}: floor {floor}: {r}");
+        peak
+    };
+    let (none, two) = (figures("none"), figures("two"));
+    assert!(
+        none < 4.0 * 1024.0 * 1024.0,
+        "an idle helper at {none} bytes"
+    );
+    let grown = two - none;
+    let expected = 2.0 * 1024.0 * 1024.0;
+    assert!(
+        (grown - expected).abs() / expected < 0.10,
+        "2 MiB more grew the peak by {grown} bytes ({none} -> {two})"
+    );
+    // A threshold below such a peak is judged on the exact figure.
+    let max = result(&results, "max");
+    assert_eq!(max["status"], "over-budget", "{max}");
+    assert_eq!(max["budget"]["breaches"][0]["limit"], "max_rss", "{max}");
+}
+
+#[test]
 fn a_crash_fails_that_workload_and_the_suite_goes_on() {
     let toml = workload("crash", "\"crash\"", 3, "") + &workload("fine", "\"sleep\", \"1\"", 2, "");
     let s = Scratch::new(&toml);
