@@ -16,7 +16,9 @@ use crate::measure::criterion::CriterionSettings;
 use crate::measure::{Look, Measured, RunSpec, Runner, measure, measure_counted, measure_paired};
 use crate::pipeline::{Observer, Unit};
 use crate::pipeline::{WorkloadResult, evaluate};
-use crate::stats::{Comparison, Verdict, benjamini_hochberg, compare, compare_exact, decide};
+use crate::stats::{
+    Comparison, Verdict, benjamini_hochberg, compare_exact, compare_paired_ratios, decide,
+};
 use crate::vocab::{Counts, Metric, Sample};
 
 /// The significance level of `check`.
@@ -108,6 +110,15 @@ impl GateResult {
             || self.candidate.budget.is_over()
             || (strict && self.verdict == GateVerdict::Inconclusive)
     }
+}
+
+/// The comparison of a command's rounds: the ratio of each round's two figures, which share
+/// whatever the machine was doing then, judged by the Wilcoxon signed-rank test with the
+/// Hodges-Lehmann interval (`stats::compare_paired_ratios`). On seeded simulations of the gate's
+/// looks (`examples/gate_power.rs`) it finds +5 % in 76-99 % of checks of 40 rounds where the
+/// bootstrap of the median ratio found 45-63 %, with A/A false alarms at or under 1 % for both.
+fn paired(base: &[Sample], new: &[Sample], metric: Metric) -> Option<Comparison> {
+    compare_paired_ratios(&series(base, metric), &series(new, metric), CI_LEVEL)
 }
 
 /// The values of `metric` of each sample.
@@ -261,11 +272,9 @@ pub fn run_gate_with_benches(
                 Some(base_argv) => {
                     let base_spec = spec(base_argv, gw.base_env, "base");
                     let mut look = |a: &[Sample], b: &[Sample]| {
-                        let decisive =
-                            compare(&series(a, metric), &series(b, metric), true, CI_LEVEL, seed)
-                                .is_some_and(|c| {
-                                    decide(&c.ci, c.p, threshold, ALPHA) != Verdict::Inconclusive
-                                });
+                        let decisive = paired(a, b, metric).is_some_and(|c| {
+                            decide(&c.ci, c.p, threshold, ALPHA) != Verdict::Inconclusive
+                        });
                         if decisive { Look::Stop } else { Look::Continue }
                     };
                     let paired = measure_paired(
@@ -281,8 +290,8 @@ pub fn run_gate_with_benches(
                 }
             }
         };
-        // The same computation as the look that stopped sampling (same samples, same seed), so
-        // the verdict is the one that look saw, before the adjustment across workloads.
+        // The same computation as the look that stopped sampling (same samples), so the verdict
+        // is the one that look saw, before the adjustment across workloads.
         let comparison = if metric.is_exact() {
             match (base.counts, new.counts) {
                 (Some(b), Some(n)) => {
@@ -293,13 +302,7 @@ pub fn run_gate_with_benches(
         } else if base.samples.is_empty() {
             None
         } else {
-            compare(
-                &series(&base.samples, metric),
-                &series(&new.samples, metric),
-                true,
-                CI_LEVEL,
-                seed,
-            )
+            paired(&base.samples, &new.samples, metric)
         };
         let verdict = if base.failure.is_some() || new.failure.is_some() {
             GateVerdict::Failed
