@@ -161,6 +161,9 @@ pub struct RawWorkload {
     pub timeout: Option<Duration>,
     /// A glob relative to the workspace root; the workload is repeated for every match.
     pub fixtures: Option<String>,
+    /// The size of each fixture (by its name) that its time grows with; by default, its lines.
+    #[serde(default)]
+    pub sizes: BTreeMap<String, f64>,
     #[serde(default)]
     pub thresholds: RawThresholds,
     #[serde(default, deserialize_with = "de_percent")]

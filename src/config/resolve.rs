@@ -117,6 +117,8 @@ pub struct WorkloadSpec {
     pub class: ClassSpec,
     pub timeout: Option<Duration>,
     pub fixtures: Option<String>,
+    /// Declared sizes of fixtures, by fixture name (`sizes` in perf.toml).
+    pub sizes: BTreeMap<String, f64>,
     pub thresholds: Thresholds,
     pub sampling: Sampling,
     /// The practical threshold of `check` (0.02 = 2 %).
@@ -281,6 +283,7 @@ pub fn resolve_text(
                 }),
             timeout: w.timeout,
             fixtures: w.fixtures.clone(),
+            sizes: w.sizes.clone(),
             thresholds: w.thresholds.clone().into(),
             sampling,
             threshold: w.threshold.or(raw.defaults.threshold).unwrap_or(

@@ -8,4 +8,4 @@ mod workload;
 pub use classify::{SizeMeasure, classify, measure_folder};
 pub use criterion::{CRITERION_PREFIX, criterion_workloads};
 pub use placeholders::resolve_bins;
-pub use workload::{Command, CriterionBench, Kind, LoadWorkload, Workload, discover};
+pub use workload::{Command, CriterionBench, GrowthKey, Kind, LoadWorkload, Workload, discover};

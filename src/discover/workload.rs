@@ -65,6 +65,20 @@ pub struct Command {
     pub thresholds: Thresholds,
     /// The workspace binaries it needs built.
     pub bins: BTreeSet<String>,
+    /// One of several fixtures of one declared workload: how its time grows with their size is
+    /// fitted across them.
+    pub growth: Option<GrowthKey>,
+}
+
+/// Where a fixture's workload stands among its declared workload's fixtures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrowthKey {
+    /// The declared workload's name (`analyse`; `{fixture_name}` shown as `*`).
+    pub group: String,
+    /// The fixture's size: as declared in `sizes`, or its lines.
+    pub size: f64,
+    /// Whether `size` was declared (else it is lines).
+    pub declared: bool,
 }
 
 impl Workload {
@@ -132,6 +146,7 @@ impl Workload {
                 env: Vec::new(),
                 thresholds: Thresholds::default(),
                 bins: BTreeSet::new(),
+                growth: None,
             }),
         }
     }
@@ -179,6 +194,7 @@ pub fn discover(
 ) -> Result<Vec<Workload>, ConfigError> {
     let mut out: Vec<Workload> = Vec::new();
     for spec in &config.workloads {
+        let first = out.len();
         let error = |message: String| ConfigError::Workload {
             path: config.path.clone(),
             line: spec.line,
@@ -203,6 +219,15 @@ pub fn discover(
                 )));
             }
             out.push(w);
+        }
+        check_sizes(spec, &out[first..]).map_err(&error)?;
+        // A size is for comparing fixtures: with one fixture there is nothing to fit.
+        if out.len() - first < 2 {
+            for w in &mut out[first..] {
+                if let Some(c) = w.command_mut() {
+                    c.growth = None;
+                }
+            }
         }
     }
     for spec in &config.loads {
@@ -368,6 +393,7 @@ fn expand_one(
         check_program(&argv[0], &cwd, &env)?;
     }
 
+    let mut lines = None;
     let (class, class_reason) = match spec.class {
         ClassSpec::Small => (Class::Small, "declared".to_string()),
         ClassSpec::Medium => (Class::Medium, "declared".to_string()),
@@ -380,8 +406,26 @@ fn expand_one(
                     folder.display()
                 )
             })?;
+            lines = Some(size.lines);
             classify(&size)
         }
+    };
+    // Its size among the fixtures of the spec: declared, or its lines (counted once).
+    let growth = match &fixture {
+        Some(f) if spec.fixtures.is_some() => {
+            let declared = spec.sizes.get(fixture_name(f)).copied();
+            let size = match (declared, lines) {
+                (Some(s), _) => Some(s),
+                (None, Some(l)) => Some(l as f64),
+                (None, None) => measure_folder(f).ok().map(|m| m.lines as f64),
+            };
+            size.filter(|s| *s > 0.0).map(|size| GrowthKey {
+                group: spec.name.replace("{fixture_name}", "*"),
+                size,
+                declared: declared.is_some(),
+            })
+        }
+        _ => None,
     };
     let budget = config.budgets.of(class);
     Ok(Workload {
@@ -400,8 +444,54 @@ fn expand_one(
             env,
             thresholds: spec.thresholds,
             bins,
+            growth,
         }),
     })
+}
+
+/// `sizes` must name fixtures of the workload, with positive sizes.
+fn check_sizes(spec: &WorkloadSpec, expanded: &[Workload]) -> Result<(), String> {
+    if spec.sizes.is_empty() {
+        return Ok(());
+    }
+    if spec.fixtures.is_none() {
+        return Err(
+            "`sizes` gives the size of each fixture, and this workload has no \
+                    `fixtures`; remove `sizes` or add `fixtures`"
+                .into(),
+        );
+    }
+    let names: Vec<&str> = expanded
+        .iter()
+        .filter_map(|w| w.command()?.fixture.as_deref().map(fixture_name))
+        .collect();
+    for (name, size) in &spec.sizes {
+        if !names.contains(&name.as_str()) {
+            return Err(format!(
+                "`sizes` names `{name}`, which is not one of its fixtures; they are: {}",
+                names.join(", ")
+            ));
+        }
+        if !(size.is_finite() && *size > 0.0) {
+            return Err(format!(
+                "`sizes.{name}` is {size}; give a positive number (lines, records, bytes: any \
+                 measure its time grows with)"
+            ));
+        }
+    }
+    if spec.sizes.len() < names.len() {
+        let missing: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| !spec.sizes.contains_key(*n))
+            .collect();
+        return Err(format!(
+            "`sizes` gives no size for {}; give every fixture one (sizes in one unit), or none \
+             to use their lines",
+            missing.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that a program exists before anything is measured, so that a typo is a configuration

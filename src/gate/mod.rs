@@ -4,7 +4,9 @@
 mod criterion;
 mod load;
 
+mod growth;
 pub use criterion::{BenchGate, run_bench_gate};
+pub use growth::{GROWTH_TOLERANCE, GrowthFigure, GrowthFinding, GrowthVerdict, growth_findings};
 pub use load::{LoadFigure, LoadGate, run_load_gate};
 
 use serde::Serialize;

@@ -3,6 +3,7 @@
 
 mod commands;
 mod criterion;
+pub mod growth;
 mod load;
 mod observe;
 mod result;

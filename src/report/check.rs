@@ -16,6 +16,9 @@ pub struct CheckReport {
     /// Where the time of a measured check went.
     pub timing: Option<crate::gate::GateTiming>,
     pub results: Vec<GateResult>,
+    /// How the growth with fixture size changed, per declared workload over several fixtures
+    /// (measured checks only).
+    pub growth: Vec<crate::gate::GrowthFinding>,
     pub strict: bool,
     pub exit_code: i32,
 }
@@ -330,6 +333,30 @@ pub fn metric_word(r: &GateResult) -> &'static str {
 }
 
 /// Each note of the results once, after the names of the workloads it concerns (`a, b`).
+/// `analyse: n^0.57 on the base over 3 fixtures; the change adds +0.85 [+0.80, +0.91] to the
+/// exponent: grows faster (fails the gate)`. The change comes from the rounds' ratios at each
+/// fixture, which share the machine's drift, so it is steadier than the difference of the two
+/// sides' own exponents (both in JSON).
+pub fn growth_line(g: &crate::gate::GrowthFinding) -> String {
+    format!(
+        "{}: {} on the base over {} fixtures; the change adds {:+.2} [{:+.2}, {:+.2}] to the \
+         exponent: {}",
+        g.group,
+        g.base
+            .map_or("-".to_owned(), |f| format!("n^{:.2}", f.exponent)),
+        g.fixtures.len(),
+        g.change.exponent,
+        g.change.lower,
+        g.change.upper,
+        match g.verdict {
+            crate::gate::GrowthVerdict::Raised => "grows faster (fails the gate)",
+            crate::gate::GrowthVerdict::Lowered => "grows slower",
+            crate::gate::GrowthVerdict::Unchanged => "unchanged",
+            crate::gate::GrowthVerdict::Inconclusive => "not decided",
+        }
+    )
+}
+
 pub fn grouped_notes(results: &[GateResult]) -> Vec<(String, &str)> {
     let mut by_text: Vec<(&str, Vec<&str>)> = Vec::new();
     for r in results {

@@ -80,6 +80,7 @@ impl super::RunOutput for Human {
         if !results.is_empty() {
             run_table(results, out)?;
         }
+        growth_lines(&crate::pipeline::growth::fit_groups(results), out)?;
         for l in loads {
             super::load::render(l, out)?;
         }
@@ -171,6 +172,37 @@ fn run_table(results: &[WorkloadResult], out: &mut dyn Write) -> io::Result<()> 
         }
         notes(results, out)
     }
+}
+
+/// How each workload run over several fixtures grows with their size.
+fn growth_lines(
+    groups: &[crate::pipeline::growth::GroupGrowth],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nGrowth with fixture size (time ~ n^k, 95% interval):"
+    )?;
+    for g in groups {
+        let sizes: Vec<f64> = g.points.iter().map(|p| p.size).collect();
+        let (lo, hi) = sizes
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+        writeln!(
+            out,
+            "  {}: {} over {} fixtures, {} {} to {}",
+            t(&g.group),
+            crate::pipeline::growth::exponent_text(g.exponent, &g.ci),
+            g.points.len(),
+            g.size_unit.replace("declared", "size"),
+            format_count(lo),
+            format_count(hi),
+        )?;
+    }
+    Ok(())
 }
 
 /// What cachegrind counted, for people.
@@ -373,6 +405,12 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
                     writeln!(out, "  | {}", t(l))?;
                 }
             }
+        }
+    }
+    if !report.growth.is_empty() {
+        writeln!(out, "Growth with fixture size (time ~ n^k):")?;
+        for g in &report.growth {
+            writeln!(out, "  {}", t(&super::check::growth_line(g)))?;
         }
     }
     let undecided: Vec<String> = report.results.iter().filter_map(undecided_line).collect();

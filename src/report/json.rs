@@ -310,6 +310,24 @@ struct SideCounts<'a> {
     new: Option<CountsJson<'a>>,
 }
 
+/// How a check found the growth of a workload over its fixtures.
+#[derive(Serialize)]
+struct CheckGrowth<'a> {
+    reason: &'static str,
+    schema: u32,
+    #[serde(flatten)]
+    finding: &'a crate::gate::GrowthFinding,
+}
+
+/// How a workload run over several fixtures grows with their size.
+#[derive(Serialize)]
+struct GrowthFitted<'a> {
+    reason: &'static str,
+    schema: u32,
+    #[serde(flatten)]
+    growth: &'a crate::pipeline::growth::GroupGrowth,
+}
+
 #[derive(Serialize)]
 struct CriterionSamples<'a> {
     group: &'a str,
@@ -412,6 +430,16 @@ impl super::GateOutput for Json {
                 },
             )?;
         }
+        for g in &report.growth {
+            line(
+                out,
+                &CheckGrowth {
+                    reason: "check-growth",
+                    schema: JSON_SCHEMA_VERSION,
+                    finding: g,
+                },
+            )?;
+        }
         line(
             out,
             &CheckFinished {
@@ -509,6 +537,16 @@ impl super::RunOutput for Json {
         exit_code: i32,
         out: &mut dyn Write,
     ) -> io::Result<()> {
+        for g in crate::pipeline::growth::fit_groups(results) {
+            line(
+                out,
+                &GrowthFitted {
+                    reason: "growth-fitted",
+                    schema: JSON_SCHEMA_VERSION,
+                    growth: &g,
+                },
+            )?;
+        }
         let count = |s| {
             results.iter().filter(|r| r.status() == s).count()
                 + loads.iter().filter(|r| r.status() == s).count()

@@ -71,6 +71,17 @@ impl super::GateOutput for Markdown {
                 writeln!(out, "- {}", cell(&f))?;
             }
         }
+        if !report.growth.is_empty() {
+            writeln!(out, "\n**Growth with fixture size** (time ~ n^k):\n")?;
+            for g in &report.growth {
+                let mark = if g.verdict == crate::gate::GrowthVerdict::Raised {
+                    "❌ "
+                } else {
+                    ""
+                };
+                writeln!(out, "- {mark}{}", cell(&super::check::growth_line(g)))?;
+            }
+        }
         let undecided: Vec<String> = report.results.iter().filter_map(undecided_line).collect();
         if !undecided.is_empty() {
             writeln!(out, "\n**Not decided** (`--strict` fails on these):\n")?;

@@ -74,7 +74,17 @@ pub fn report(
     results: Vec<GateResult>,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let exit_code = if results.iter().any(|r| r.fails(output.strict)) {
+    // Growth is judged on paired rounds: not on stored records.
+    let growth = if timing.is_some() {
+        crate::gate::growth_findings(&results)
+    } else {
+        Vec::new()
+    };
+    let exit_code = if results.iter().any(|r| r.fails(output.strict))
+        || growth
+            .iter()
+            .any(|g| g.verdict == crate::gate::GrowthVerdict::Raised)
+    {
         exit_codes::GATE_FAILED
     } else {
         exit_codes::OK
@@ -86,6 +96,7 @@ pub fn report(
         stored: timing.is_none(),
         timing,
         results,
+        growth,
         strict: output.strict,
         exit_code,
     };

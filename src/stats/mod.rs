@@ -4,6 +4,7 @@ mod bootstrap;
 mod budget;
 pub mod changepoint;
 mod compare;
+mod growth;
 pub mod load;
 mod paired;
 mod summary;
@@ -14,5 +15,6 @@ pub use compare::{
     Comparison, RESAMPLES, Verdict, benjamini_hochberg, compare, compare_exact, decide,
     mann_whitney_p, ratio_ci,
 };
+pub use growth::{Growth, growth, growth_change, slope};
 pub use paired::{compare_paired_ratios, hodges_lehmann, min_pairs, wilcoxon_p};
 pub use summary::{Outliers, Summary, mad, mean, median, percentile, stddev, summarize};

@@ -184,6 +184,78 @@ fn slow_down_json(dir: &Path) {
 }
 
 #[test]
+fn run_fits_growth_and_check_flags_a_quadratic_path_on_the_large_fixture() {
+    let _turn = measuring();
+    let dir = example();
+    std::fs::write(
+        dir.path().join("perf.toml"),
+        "[defaults]\nwarmup = 1\nmin_runs = 20\nmax_runs = 300\ntime_cap = \"3s\"\nmetric = \"cpu\"\n\
+         [[workload]]\nname = \"analyse\"\ncommand = [\"{bin:analyse}\", \"{fixture}\"]\n\
+         fixtures = \"projects/*\"\ntimeout = \"30s\"\nthreshold = \"10%\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "target/\n").unwrap();
+    crate::git::init_and_commit(dir.path(), "example");
+    // run: the exponent over the three projects' lines (468 to 18,110), below 1 because the
+    // process's start-up does not grow.
+    let a = in_example(dir.path(), &["run", "--message-format", "json", "-q"])
+        .assert()
+        .success();
+    let lines = check_lines(&a);
+    let g = lines
+        .iter()
+        .find(|l| l["reason"] == "growth-fitted")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(g["group"], "analyse", "{g}");
+    assert_eq!(g["size_unit"], "lines", "{g}");
+    assert_eq!(g["points"].as_array().unwrap().len(), 3, "{g}");
+    let k = g["exponent"].as_f64().unwrap();
+    assert!(k > 0.2 && k < 1.2, "{g}");
+
+    // A path quadratic in the lines: 14,000 steps on the small project (nothing), 20 million
+    // on the large one.
+    let main = dir.path().join("src/main.rs");
+    let src = std::fs::read_to_string(&main).unwrap().replacen(
+        "    print(&report, json);\n}",
+        "    let n = report.lines;\n    let mut x = 0u64;\n    for i in 0..n {\n        \
+         for j in 0..n / 16 {\n            x = std::hint::black_box(x ^ (i * j));\n        }\n    }\n    \
+         std::hint::black_box(x);\n    print(&report, json);\n}",
+        1,
+    );
+    assert!(src.contains("n / 16"), "the patch did not apply");
+    std::fs::write(main, src).unwrap();
+    let a = gate_cmd(dir.path(), &["check", "--message-format", "json"])
+        .assert()
+        .code(1);
+    let lines = check_lines(&a);
+    let g = lines
+        .iter()
+        .find(|l| l["reason"] == "check-growth")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(g["group"], "analyse", "{g}");
+    assert_eq!(g["verdict"], "raised", "{g}");
+    assert!(g["change"]["lower"].as_f64().unwrap() > 0.1, "{g}");
+    assert!(
+        g["new"]["exponent"].as_f64().unwrap() > g["base"]["exponent"].as_f64().unwrap(),
+        "{g}"
+    );
+    // The small project barely moved.
+    assert_ne!(
+        verdict_of(&lines, "analyse/small"),
+        "regressed",
+        "{lines:?}"
+    );
+    let out = gate_cmd(dir.path(), &["check", "--format", "markdown", "analyse/"])
+        .assert()
+        .code(1);
+    let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        md.contains("Growth with fixture size") && md.contains("grows faster"),
+        "{md}"
+    );
+}
+
+#[test]
 fn check_a_a_is_unchanged_and_passes() {
     let _turn = measuring();
     let dir = example_repo("");

@@ -72,6 +72,7 @@ fn workload(name: String, sampling: Sampling) -> GateWorkload {
                 env: vec![],
                 thresholds: Thresholds::default(),
                 bins: BTreeSet::new(),
+                growth: None,
             }),
         },
         base_argv: Some(vec!["synthetic".into()]),
