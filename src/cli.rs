@@ -131,9 +131,10 @@ pub enum Command {
                             takes any revision, and for a branch (origin/main) the merge-base with HEAD, as \
                             a PR gate needs. The base is built in a git worktree under the target dir, \
                             kept between calls.\n\n\
-                            A workload regressed when the whole 95 % interval of the ratio of medians lies \
-                            above +threshold (default 2 %) and the Benjamini-Hochberg adjusted Mann-Whitney \
-                            p is below 0.05.\n\n\
+                            A workload regressed when the whole 95 % interval of its change (the \
+                            Hodges-Lehmann estimate of the rounds' ratios) lies above +threshold (default \
+                            2 %) and the Benjamini-Hochberg adjusted signed-rank p is below 0.05; with \
+                            metric = \"instructions\", when the counted ratio is above it.\n\n\
                             Exit codes: 0 passed, 1 a regression, budget breach or failed workload \
                             (inconclusive too with --strict), 2 the tool could not run.\n\n\
                             Examples:\n  cargo perf check\n  cargo perf check --base origin/main --format markdown\n  \
@@ -150,6 +151,25 @@ pub enum Command {
                             Examples:\n  cargo perf compare v1.2.0\n  cargo perf compare v1.2.0 v1.3.0 --measure"
     )]
     Compare(CompareArgs),
+
+    /// Measure each workload's noise on this machine and propose its metric, time cap and threshold.
+    #[command(
+        after_help = "Each command workload runs against itself in A/A rounds, interleaved as \
+                            check runs base and candidate, for --time a side. From the spread of the \
+                            rounds' ratios it reports, per metric (wall, cpu), the smallest change check \
+                            would find within the workload's time cap, and the time a side it needs to \
+                            find 2 % (at a 1 % threshold) and 5 % (at 2.5 %); then proposes the metric, \
+                            time_cap and threshold: the smallest threshold whose doubled change is \
+                            found within 30 s a side, or the instructions metric when none is. The \
+                            calibration is kept per machine (in the git dir), and check warns when a \
+                            workload's noise is far above it.\n\n\
+                            --write sets `metric`, `time_cap` and `threshold` in each workload's \
+                            `[[workload]]` of perf.toml, keeping its comments and layout (a workload over \
+                            several fixtures gets the most demanding of their proposals).\n\n\
+                            Examples:\n  cargo perf calibrate\n  cargo perf calibrate analyse --time 10s\n  \
+                            cargo perf calibrate --write"
+    )]
+    Calibrate(CalibrateArgs),
 
     /// Write a commented perf.toml and a GitHub Actions workflow into this project.
     #[command(after_help = "Refuses to overwrite either file.\n\nExamples:\n  cargo perf init")]
@@ -279,6 +299,20 @@ pub struct CheckArgs {
     pub output: GateOutput,
     #[command(flatten)]
     pub sampling: SamplingArgs,
+    #[command(flatten)]
+    pub packages: PackageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Calibrate only workloads whose name contains this text.
+    pub filter: Option<String>,
+    /// Measuring time a side for each workload's A/A rounds, e.g. 5s, 30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub time: Duration,
+    /// Write the proposals into perf.toml, keeping its comments and layout.
+    #[arg(long)]
+    pub write: bool,
     #[command(flatten)]
     pub packages: PackageArgs,
 }

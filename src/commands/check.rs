@@ -54,6 +54,12 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         &mut progress,
     )?;
     timing.total_ns = started.elapsed().as_nanos() as u64;
+    if !global.quiet {
+        let machine = crate::store::Machine::current().key;
+        for w in crate::services::calibration::noise_warnings(&repo, &machine, &results) {
+            eprintln!("warning: {w}");
+        }
+    }
     report(
         global,
         &args.output,

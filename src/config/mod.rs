@@ -1,6 +1,7 @@
 //! `perf.toml` and defaults, resolved once into a validated [`Config`].
 
 mod criterion;
+pub mod edit;
 mod load;
 mod manifest;
 mod resolve;
@@ -12,8 +13,8 @@ pub use load::{
 };
 pub use manifest::{ClassSpec, CommandLine, nearest};
 pub use resolve::{
-    ClassBudgets, Config, DEFAULT_THRESHOLD, Sampling, SamplingOverrides, Thresholds, WorkloadSpec,
-    absent, load, resolve_text,
+    ClassBudgets, Config, DEFAULT_INSTRUCTIONS_THRESHOLD, DEFAULT_THRESHOLD, Sampling,
+    SamplingOverrides, Thresholds, WorkloadSpec, absent, load, resolve_text,
 };
 
 /// The name of the manifest at the workspace root.

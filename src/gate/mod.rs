@@ -4,6 +4,7 @@
 mod criterion;
 mod load;
 
+pub mod calibrate;
 mod growth;
 pub use criterion::{BenchGate, run_bench_gate};
 pub use growth::{GROWTH_TOLERANCE, GrowthFigure, GrowthFinding, GrowthVerdict, growth_findings};

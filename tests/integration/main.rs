@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod budgets;
+mod calibrate;
 mod common;
 mod criterion;
 mod example;

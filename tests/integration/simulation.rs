@@ -204,6 +204,81 @@ fn rounds_are_judged_by_their_ratios_so_shared_drift_costs_little_power() {
 }
 
 #[test]
+fn calibration_proposes_the_time_the_simulated_gate_needs() {
+    use cargo_perf::gate::calibrate::calibrate;
+    use cargo_perf::measure::RunSpec;
+    // A 50 ms workload whose runs vary by 5 %: calibrate measures it against itself.
+    let mut runner = Synthetic {
+        rng: fastrand::Rng::with_seed(6_000_000),
+        base_ms: 50.0,
+        noise: 0.05,
+        shift: 0.0,
+        drift: 0.0,
+        speed: 0.0,
+    };
+    let spec = RunSpec {
+        name: "cal".into(),
+        argv: vec!["synthetic".into()],
+        env: vec![],
+        cwd: PathBuf::from("."),
+        timeout: Duration::from_secs(30),
+    };
+    let a_a = Sampling {
+        warmup: 0,
+        min_runs: 20,
+        max_runs: 100_000,
+        // 400 rounds of simulated 50 ms runs.
+        time_cap: Duration::from_secs(20),
+        metric: Metric::Wall,
+    };
+    let cal = calibrate(
+        &mut runner,
+        "cal",
+        &spec,
+        &a_a,
+        (3.0, 0.02, 500),
+        false,
+        &mut |_, _| {},
+    )
+    .unwrap()
+    .unwrap();
+    let wall = cal.noise.iter().find(|n| n.metric == Metric::Wall).unwrap();
+    // The log ratio of two runs of 5 % each: about 7.1 %.
+    assert!((wall.sigma - 0.0707).abs() < 0.012, "{cal:?}");
+    // What the gate needs to find +5 % at a 2.5 % threshold, from simulated checks: the median
+    // round at which they decide, in seconds of 50 ms runs.
+    let mut rounds = Vec::new();
+    for i in 0..200u64 {
+        let mut runner = Synthetic {
+            rng: fastrand::Rng::with_seed(7_000_000 + i),
+            base_ms: 50.0,
+            noise: 0.05,
+            shift: 0.05,
+            drift: 0.0,
+            speed: 0.0,
+        };
+        let mut w = workload(format!("need-{i}"), sampling(5000));
+        w.workload.threshold = 0.025;
+        let (results, _) = run_gate(
+            vec![w],
+            &mut runner,
+            &mut Progress::new(ProgressMode::Silent),
+        )
+        .unwrap();
+        assert_eq!(results[0].verdict, GateVerdict::Regressed);
+        rounds.push(results[0].candidate.samples.len() as f64);
+    }
+    rounds.sort_by(f64::total_cmp);
+    let needed_s = rounds[rounds.len() / 2] * 0.050;
+    let proposed_s = wall.seconds_for_5pct;
+    eprintln!("calibration: needs {proposed_s:.2} s a side; the simulated gate {needed_s:.2} s");
+    assert!(
+        (proposed_s - needed_s).abs() / needed_s <= 0.20,
+        "calibration says {proposed_s:.2} s, the simulated gate needed {needed_s:.2} s"
+    );
+}
+
+#[test]
 fn benjamini_hochberg_holds_false_alarms_down_across_many_workloads() {
     // One check of 50 A/A workloads, 20 times: the gate fails on a false alarm in at most 2.
     let mut failed_checks = 0;
