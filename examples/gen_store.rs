@@ -176,6 +176,7 @@ fn record(
                 criterion: None,
                 load: None,
                 counts: None,
+                growth: None,
             }
         })
         .collect();

@@ -90,7 +90,72 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
         MessageFormat::Json => &Json,
     };
     output.history(&points, args.machine == MachineFilter::Any, out)?;
+    growth(global, &points, out)?;
     Ok(exit_codes::OK)
+}
+
+/// Per commit and machine, the growth exponent of each declared workload whose fixtures it
+/// recorded at two or more sizes (from their medians), newest first.
+fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> Result<()> {
+    // (commit, machine, group) in the order met, with each fixture's (name, size, median).
+    type Fixtures = Vec<(String, f64, f64)>;
+    let mut found: Vec<((String, String, String), bool, Fixtures)> = Vec::new();
+    for p in points {
+        let (Some(g), Some(median)) = (&p.point.growth, p.point.median_ns) else {
+            continue;
+        };
+        let key = (p.commit.clone(), p.point.machine.clone(), g.group.clone());
+        let entry = match found.iter_mut().find(|(k, _, _)| *k == key) {
+            Some(e) => e,
+            None => {
+                found.push((key, g.declared, Vec::new()));
+                found.last_mut().expect("just pushed")
+            }
+        };
+        // Newest first within a commit: keep a fixture's newest record.
+        if !entry.2.iter().any(|(w, _, _)| *w == p.point.workload) {
+            entry.2.push((p.point.workload.clone(), g.size, median));
+        }
+    }
+    let fitted: Vec<_> = found
+        .into_iter()
+        .filter_map(|((commit, machine, group), declared, members)| {
+            let pts: Vec<(f64, f64)> = members.iter().map(|(_, s, m)| (*s, *m)).collect();
+            let k = crate::pipeline::growth::exponent_of(&pts)?;
+            Some((commit, machine, group, declared, pts.len(), k))
+        })
+        .collect();
+    if fitted.is_empty() {
+        return Ok(());
+    }
+    match global.message_format {
+        MessageFormat::Json => {
+            for (commit, machine, group, declared, fixtures, k) in &fitted {
+                let line = serde_json::json!({
+                    "reason": "history-growth", "schema": crate::report::JSON_SCHEMA_VERSION,
+                    "commit": commit, "machine": machine, "group": group,
+                    "size_unit": if *declared { "declared" } else { "lines" },
+                    "fixtures": fixtures, "exponent": k,
+                });
+                writeln!(out, "{line}")?;
+            }
+        }
+        MessageFormat::Human => {
+            writeln!(
+                out,
+                "\nGrowth with fixture size (time ~ n^k, from the medians):"
+            )?;
+            for (commit, _, group, _, fixtures, k) in &fitted {
+                writeln!(
+                    out,
+                    "  {} {}: n^{k:.2} over {fixtures} fixtures",
+                    short(commit),
+                    crate::report::escape::terminal(group)
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The change of each point's median wall time from the previous (older) point of the same

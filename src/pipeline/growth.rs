@@ -105,6 +105,17 @@ pub fn fit_groups(results: &[WorkloadResult]) -> Vec<GroupGrowth> {
         .collect()
 }
 
+/// The exponent through `(size, median)` points (no interval: medians only, as stored records
+/// keep them); `None` without two distinct sizes.
+pub fn exponent_of(points: &[(f64, f64)]) -> Option<f64> {
+    let (xs, ys): (Vec<f64>, Vec<f64>) = points
+        .iter()
+        .filter(|(s, m)| *s > 0.0 && *m > 0.0)
+        .map(|(s, m)| (s.ln(), m.ln()))
+        .unzip();
+    crate::stats::slope(&xs, &ys)
+}
+
 /// `n^1.02 [0.97, 1.08]`.
 pub fn exponent_text(exponent: f64, ci: &crate::stats::Interval) -> String {
     format!("n^{exponent:.2} [{:.2}, {:.2}]", ci.lower, ci.upper)

@@ -52,6 +52,70 @@ pub struct Report {
     pub machine_note: String,
     pub summary: Counts,
     pub workloads: Vec<WorkloadReport>,
+    /// Per declared workload recorded over several fixtures: its growth exponent at the first
+    /// and last commit that has them all.
+    pub growth: Vec<GrowthTrend>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GrowthTrend {
+    pub group: String,
+    /// `lines` or `declared`.
+    pub size_unit: &'static str,
+    pub first: GrowthAt,
+    pub last: GrowthAt,
+    /// `last.exponent - first.exponent`.
+    pub change: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GrowthAt {
+    pub commit: String,
+    pub exponent: f64,
+    pub fixtures: usize,
+}
+
+/// The growth of each group at its first and last commit with two or more sizes.
+fn growth_trends(points: &[(usize, Point)], commits: &[CommitInfo]) -> Vec<GrowthTrend> {
+    // group -> (declared, commit -> workload -> (size, median)); a later record replaces.
+    type Members = BTreeMap<String, (f64, f64)>;
+    let mut by_group: BTreeMap<String, (bool, BTreeMap<usize, Members>)> = BTreeMap::new();
+    for (i, p) in points {
+        let (Some(g), Some(median)) = (&p.growth, p.median_ns) else {
+            continue;
+        };
+        by_group
+            .entry(g.group.clone())
+            .or_insert((g.declared, BTreeMap::new()))
+            .1
+            .entry(*i)
+            .or_default()
+            .insert(p.workload.clone(), (g.size, median));
+    }
+    by_group
+        .into_iter()
+        .filter_map(|(group, (declared, commits_of))| {
+            let at: Vec<GrowthAt> = commits_of
+                .iter()
+                .filter_map(|(i, members)| {
+                    let pts: Vec<(f64, f64)> = members.values().copied().collect();
+                    Some(GrowthAt {
+                        commit: commits.get(*i)?.short.clone(),
+                        exponent: crate::pipeline::growth::exponent_of(&pts)?,
+                        fixtures: pts.len(),
+                    })
+                })
+                .collect();
+            let (first, last) = (at.first()?.clone(), at.last()?.clone());
+            Some(GrowthTrend {
+                group,
+                size_unit: if declared { "declared" } else { "lines" },
+                change: last.exponent - first.exponent,
+                first,
+                last,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -156,6 +220,7 @@ pub struct Input<'a> {
 
 /// Builds the report. Pure: the same input gives the same report.
 pub fn build(input: Input) -> Report {
+    let growth = growth_trends(&input.points, &input.commits);
     // Per workload, per commit: the last record's point (later lines are later records).
     let mut by_workload: BTreeMap<String, BTreeMap<usize, Point>> = BTreeMap::new();
     let mut recorded = std::collections::BTreeSet::new();
@@ -320,6 +385,7 @@ pub fn build(input: Input) -> Report {
         machine_note: input.machine_note,
         summary: counts,
         workloads,
+        growth,
     }
 }
 
@@ -431,6 +497,7 @@ mod tests {
             p95_ns: Some(2e6),
             cpu_median_ns: None,
             max_rss_bytes: None,
+            growth: None,
             throughput: None,
             p99_ns: None,
             budget_ns: 0,

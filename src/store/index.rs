@@ -59,6 +59,9 @@ pub struct Point {
     /// Load workloads: requests per second that completed.
     #[serde(default)]
     pub rps: Option<f64>,
+    /// One of several fixtures of a declared workload: its group and size.
+    #[serde(default)]
+    pub growth: Option<crate::store::StoredGrowth>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -194,6 +197,7 @@ fn extract(
                 budget_ns: w.budget_ns,
                 kind: w.kind,
                 rps: s.rps,
+                growth: w.growth,
             });
         }
     }

@@ -70,6 +70,18 @@ pub struct WorkloadRecord {
     /// With the instructions metric: what cachegrind counted in one run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counts: Option<Counts>,
+    /// One of several fixtures of a declared workload: its group and size, for growth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub growth: Option<StoredGrowth>,
+}
+
+/// A fixture's place in its declared workload's growth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredGrowth {
+    pub group: String,
+    pub size: f64,
+    /// Declared in `sizes` (else the fixture's lines).
+    pub declared: bool,
 }
 
 /// A criterion benchmark as stored. `summary.wall_ns` is the time of one iteration.
@@ -155,6 +167,8 @@ pub struct WorkloadLite {
     pub budget_ns: u64,
     pub status: Status,
     pub summary: StoredSummary,
+    #[serde(default)]
+    pub growth: Option<StoredGrowth>,
 }
 
 impl From<&Summary> for StoredStats {
@@ -229,6 +243,15 @@ impl From<&WorkloadResult> for WorkloadRecord {
             criterion,
             load: None,
             counts: r.counts,
+            growth: r
+                .workload
+                .command()
+                .and_then(|c| c.growth.as_ref())
+                .map(|g| StoredGrowth {
+                    group: g.group.clone(),
+                    size: g.size,
+                    declared: g.declared,
+                }),
         }
     }
 }
@@ -287,6 +310,7 @@ impl From<&LoadResult> for WorkloadRecord {
             criterion: None,
             load: r.report.as_ref().map(|l| l.thinned(STORED_SECONDS)),
             counts: None,
+            growth: None,
         }
     }
 }

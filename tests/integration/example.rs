@@ -211,18 +211,19 @@ fn run_fits_growth_and_check_flags_a_quadratic_path_on_the_large_fixture() {
     assert_eq!(g["points"].as_array().unwrap().len(), 3, "{g}");
     let k = g["exponent"].as_f64().unwrap();
     assert!(k > 0.2 && k < 1.2, "{g}");
+    in_example(dir.path(), &["record", "-q"]).assert().success();
 
-    // A path quadratic in the lines: 14,000 steps on the small project (nothing), 20 million
+    // A path quadratic in the lines: 27,000 steps on the small project (nothing), 41 million
     // on the large one.
     let main = dir.path().join("src/main.rs");
     let src = std::fs::read_to_string(&main).unwrap().replacen(
         "    print(&report, json);\n}",
         "    let n = report.lines;\n    let mut x = 0u64;\n    for i in 0..n {\n        \
-         for j in 0..n / 16 {\n            x = std::hint::black_box(x ^ (i * j));\n        }\n    }\n    \
+         for j in 0..n / 8 {\n            x = std::hint::black_box(x ^ (i * j));\n        }\n    }\n    \
          std::hint::black_box(x);\n    print(&report, json);\n}",
         1,
     );
-    assert!(src.contains("n / 16"), "the patch did not apply");
+    assert!(src.contains("n / 8"), "the patch did not apply");
     std::fs::write(main, src).unwrap();
     let a = gate_cmd(dir.path(), &["check", "--message-format", "json"])
         .assert()
@@ -253,6 +254,31 @@ fn run_fits_growth_and_check_flags_a_quadratic_path_on_the_large_fixture() {
         md.contains("Growth with fixture size") && md.contains("grows faster"),
         "{md}"
     );
+
+    // Recorded at both commits: history and the release report follow the exponent.
+    crate::git::commit_all(dir.path(), "a quadratic path");
+    in_example(dir.path(), &["record", "-q"]).assert().success();
+    let a = in_example(dir.path(), &["history", "--message-format", "json"])
+        .assert()
+        .success();
+    let exps: Vec<f64> = check_lines(&a)
+        .iter()
+        .filter(|l| l["reason"] == "history-growth" && l["group"] == "analyse")
+        .map(|l| l["exponent"].as_f64().unwrap())
+        .collect();
+    // Newest first: the quadratic path's commit grows faster.
+    assert_eq!(exps.len(), 2, "{exps:?}");
+    assert!(exps[0] > exps[1] + 0.1, "{exps:?}");
+    let a = in_example(
+        dir.path(),
+        &["report", "--from", "HEAD~1", "--format", "json"],
+    )
+    .assert()
+    .success();
+    let report: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let g = &report["growth"][0];
+    assert_eq!(g["group"], "analyse", "{report}");
+    assert!(g["change"].as_f64().unwrap() > 0.1, "{g}");
 }
 
 #[test]
