@@ -13,7 +13,7 @@ use crate::config::Sampling;
 use crate::config::edit::set_workload_keys;
 use crate::errors::exit_codes;
 use crate::gate::calibrate::{Calibration, calibrate as calibrate_one};
-use crate::measure::{FakeRunner, ProcessRunner, RunSpec, Runner};
+use crate::measure::RunSpec;
 use crate::pipeline::{Observer, Unit};
 use crate::report::{JSON_SCHEMA_VERSION, Progress, ProgressMode};
 use crate::services::calibration::{self, Calibrated};
@@ -49,10 +49,7 @@ pub fn calibrate(global: &GlobalOpts, args: CalibrateArgs, out: &mut dyn Write) 
         &Build::of(global, None, None),
         &mut progress,
     )?;
-    let mut runner: Box<dyn Runner> = match &global.fake_runner {
-        Some(path) => Box::new(FakeRunner::from_file(path)?),
-        None => Box::new(ProcessRunner::new()?),
-    };
+    let mut runner = crate::services::load::runner(global)?;
     let valgrind = crate::measure::valgrind::version().is_ok();
     let total = workloads.len();
     let mut found: Vec<(usize, Calibration)> = Vec::new();

@@ -12,7 +12,6 @@ use crate::config::Config;
 use crate::discover::Workload;
 use crate::errors::exit_codes;
 use crate::measure::criterion::CriterionSettings;
-use crate::measure::{FakeRunner, ProcessRunner, Runner};
 use crate::pipeline::{Both, run_all, run_criterion, run_loads};
 use crate::report::{Human, Json, ListOutput, Progress, ProgressMode, RunOutput, Stream};
 use crate::services::load::{Build, build_bins, load, select};
@@ -99,10 +98,7 @@ fn measure(
         &mut progress,
     )?;
     // The fake runner of the tests replaces the process runner only.
-    let mut runner: Box<dyn Runner> = match &global.fake_runner {
-        Some(path) => Box::new(FakeRunner::from_file(path)?),
-        None => Box::new(ProcessRunner::new()?),
-    };
+    let mut runner = crate::services::load::runner(global)?;
     if global.verbose > 0 {
         for w in &workloads {
             if let Some(c) = w.command() {

@@ -80,6 +80,16 @@ pub fn load_commands(
     Ok((ws, config, workloads))
 }
 
+/// The runner of a command: real processes, or the tests' fake (`--fake-runner FILE`), which
+/// replaces the process runner only: what comes before (locks, worktrees, builds, discovery)
+/// is the same as in a real run.
+pub fn runner(global: &GlobalOpts) -> Result<Box<dyn crate::measure::Runner>> {
+    Ok(match &global.fake_runner {
+        Some(path) => Box::new(crate::measure::FakeRunner::from_file(path)?),
+        None => Box::new(crate::measure::ProcessRunner::new()?),
+    })
+}
+
 /// Stops before anything is built when a command workload counts instructions and valgrind
 /// cannot be run.
 pub fn require_valgrind(workloads: &[Workload]) -> Result<()> {

@@ -15,7 +15,6 @@ use crate::gate::{
     BenchGate, BenchPlan, GateResult, GateTiming, GateWorkload, LoadGate, run_gate_with_benches,
 };
 use crate::measure::criterion::CriterionSettings;
-use crate::measure::{FakeRunner, ProcessRunner, Runner};
 use crate::pipeline::Observer;
 use crate::store::{Record, Repo, parse_lines, short};
 use crate::vocab::Counts;
@@ -216,10 +215,7 @@ pub fn measure_sides(
         .collect();
     // The fake runner of the tests replaces the process runner only: what comes before (locks,
     // worktrees, builds, discovery) is the same as in a real check.
-    let mut runner: Box<dyn Runner> = match &global.fake_runner {
-        Some(path) => Box::new(FakeRunner::from_file(path)?),
-        None => Box::new(ProcessRunner::new()?),
-    };
+    let mut runner = super::load::runner(global)?;
     let round = config.criterion.round_time;
     let plan = BenchPlan {
         settings: CriterionSettings {
