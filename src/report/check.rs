@@ -274,10 +274,19 @@ pub fn undecided_line(r: &GateResult) -> Option<String> {
         ));
         return Some(line);
     }
+    // Sampling stopped at `max_runs`, not the time cap: more time alone would not help.
+    let max_runs = r.candidate.workload.sampling.max_runs as usize;
+    if r.candidate.workload.criterion().is_none() && rounds >= max_runs {
+        line.push_str(&format!(
+            "; it stopped at max_runs ({max_runs} rounds) before its time cap: raise `max_runs` \
+             (or `--max-runs`)"
+        ));
+        return Some(line);
+    }
     // The interval narrows about as 1/sqrt(rounds). It decides once its half-width is below
-    // the distance between the change and the threshold.
+    // the distance between the estimate and the threshold.
     let half = (c.ci.upper - c.ci.lower) / 2.0;
-    let centre = ((c.ci.upper + c.ci.lower) / 2.0 - 1.0).abs();
+    let centre = (c.ratio - 1.0).abs();
     let room = (centre - r.threshold).abs();
     let spent_s = r.spent_ns as f64 / 1e9;
     if room > half * 0.05 && spent_s > 0.0 {
