@@ -100,11 +100,18 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> 
     // (commit, machine, group) in the order met, with each fixture's (name, size, median).
     type Fixtures = Vec<(String, f64, f64)>;
     let mut found: Vec<((String, String, String), bool, Fixtures)> = Vec::new();
+    // The fit a record stored for the group (with its interval), by the same key.
+    let mut fits: Vec<((String, String, String), crate::store::StoredFit)> = Vec::new();
     for p in points {
         let (Some(g), Some(median)) = (&p.point.growth, p.point.median_ns) else {
             continue;
         };
         let key = (p.commit.clone(), p.point.machine.clone(), g.group.clone());
+        if let Some(fit) = g.fit
+            && !fits.iter().any(|(k, _)| *k == key)
+        {
+            fits.push((key.clone(), fit));
+        }
         let entry = match found.iter_mut().find(|(k, _, _)| *k == key) {
             Some(e) => e,
             None => {
@@ -119,10 +126,15 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> 
     }
     let fitted: Vec<_> = found
         .into_iter()
-        .filter_map(|((commit, machine, group), declared, members)| {
+        .filter_map(|(key, declared, members)| {
+            let fit = fits.iter().find(|(k, _)| *k == key).map(|(_, f)| *f);
             let pts: Vec<(f64, f64)> = members.iter().map(|(_, s, m)| (*s, *m)).collect();
-            let k = crate::pipeline::growth::exponent_of(&pts)?;
-            Some((commit, machine, group, declared, pts.len(), k))
+            let k = match fit {
+                Some(f) => f.exponent,
+                None => crate::pipeline::growth::exponent_of(&pts)?,
+            };
+            let (commit, machine, group) = key;
+            Some((commit, machine, group, declared, pts.len(), k, fit))
         })
         .collect();
     if fitted.is_empty() {
@@ -130,12 +142,13 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> 
     }
     match global.message_format {
         MessageFormat::Json => {
-            for (commit, machine, group, declared, fixtures, k) in &fitted {
+            for (commit, machine, group, declared, fixtures, k, fit) in &fitted {
                 let line = serde_json::json!({
                     "reason": "history-growth", "schema": crate::report::JSON_SCHEMA_VERSION,
                     "commit": commit, "machine": machine, "group": group,
                     "size_unit": if *declared { "declared" } else { "lines" },
                     "fixtures": fixtures, "exponent": k,
+                    "lower": fit.map(|f| f.lower), "upper": fit.map(|f| f.upper),
                 });
                 writeln!(out, "{line}")?;
             }
@@ -143,14 +156,18 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> 
         MessageFormat::Human => {
             writeln!(
                 out,
-                "\nGrowth with fixture size (time ~ n^k, from the medians):"
+                "\nGrowth with fixture size (time ~ n^k, 95% interval):"
             )?;
-            for (commit, _, group, _, fixtures, k) in &fitted {
+            for (commit, _, group, _, fixtures, k, fit) in &fitted {
                 writeln!(
                     out,
-                    "  {} {}: n^{k:.2} over {fixtures} fixtures",
+                    "  {} {}: n^{k:.2}{} over {fixtures} fixtures",
                     short(commit),
-                    crate::report::escape::terminal(group)
+                    crate::report::escape::terminal(group),
+                    fit.map_or(" (from the medians)".to_owned(), |f| format!(
+                        " [{:.2}, {:.2}]",
+                        f.lower, f.upper
+                    ))
                 )?;
             }
         }

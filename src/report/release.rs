@@ -72,13 +72,16 @@ pub struct GrowthTrend {
 pub struct GrowthAt {
     pub commit: String,
     pub exponent: f64,
+    /// The 95 % interval the record stored (`null` for records without one).
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
     pub fixtures: usize,
 }
 
 /// The growth of each group at its first and last commit with two or more sizes.
 fn growth_trends(points: &[(usize, Point)], commits: &[CommitInfo]) -> Vec<GrowthTrend> {
     // group -> (declared, commit -> workload -> (size, median)); a later record replaces.
-    type Members = BTreeMap<String, (f64, f64)>;
+    type Members = BTreeMap<String, (f64, f64, Option<crate::store::StoredFit>)>;
     let mut by_group: BTreeMap<String, (bool, BTreeMap<usize, Members>)> = BTreeMap::new();
     for (i, p) in points {
         let (Some(g), Some(median)) = (&p.growth, p.median_ns) else {
@@ -90,7 +93,7 @@ fn growth_trends(points: &[(usize, Point)], commits: &[CommitInfo]) -> Vec<Growt
             .1
             .entry(*i)
             .or_default()
-            .insert(p.workload.clone(), (g.size, median));
+            .insert(p.workload.clone(), (g.size, median, g.fit));
     }
     by_group
         .into_iter()
@@ -98,10 +101,16 @@ fn growth_trends(points: &[(usize, Point)], commits: &[CommitInfo]) -> Vec<Growt
             let at: Vec<GrowthAt> = commits_of
                 .iter()
                 .filter_map(|(i, members)| {
-                    let pts: Vec<(f64, f64)> = members.values().copied().collect();
+                    let pts: Vec<(f64, f64)> = members.values().map(|(s, m, _)| (*s, *m)).collect();
+                    let fit = members.values().find_map(|(_, _, f)| *f);
                     Some(GrowthAt {
                         commit: commits.get(*i)?.short.clone(),
-                        exponent: crate::pipeline::growth::exponent_of(&pts)?,
+                        exponent: match fit {
+                            Some(f) => f.exponent,
+                            None => crate::pipeline::growth::exponent_of(&pts)?,
+                        },
+                        lower: fit.map(|f| f.lower),
+                        upper: fit.map(|f| f.upper),
                         fixtures: pts.len(),
                     })
                 })

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::errors::StoreError;
 use crate::pipeline::{LoadResult, WorkloadResult};
 use crate::report::JSON_SCHEMA_VERSION;
-use crate::store::{Machine, RECORD_SCHEMA, Record, Repo, Store, refresh, rfc3339};
+use crate::store::{Machine, RECORD_SCHEMA, Record, Repo, Store, WorkloadRecord, refresh, rfc3339};
 use crate::workspace::Workspace;
 
 /// Where a record will go, checked before anything is measured.
@@ -80,6 +80,24 @@ pub fn new_record(
     let time_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    let mut workloads: Vec<WorkloadRecord> = results
+        .iter()
+        .map(Into::into)
+        .chain(loads.iter().map(Into::into))
+        .collect();
+    // Each group's fit from every sample, which history and the report cannot redo from the
+    // index's medians.
+    for g in crate::pipeline::growth::fit_groups(results) {
+        for w in &mut workloads {
+            if let Some(growth) = w.growth.as_mut().filter(|s| s.group == g.group) {
+                growth.fit = Some(crate::store::StoredFit {
+                    exponent: g.exponent,
+                    lower: g.ci.lower,
+                    upper: g.ci.upper,
+                });
+            }
+        }
+    }
     Record {
         schema: RECORD_SCHEMA,
         run_id,
@@ -96,11 +114,7 @@ pub fn new_record(
             .any(|r| r.counts.is_some())
             .then(|| crate::measure::valgrind::version().ok())
             .flatten(),
-        workloads: results
-            .iter()
-            .map(Into::into)
-            .chain(loads.iter().map(Into::into))
-            .collect(),
+        workloads,
     }
 }
 

@@ -16,8 +16,8 @@ pub use index::{Point, points, refresh};
 pub use machine::Machine;
 pub use notes::{NOTES_REF, NotesStore};
 pub use record::{
-    CriterionRecord, RECORD_SCHEMA, Record, RecordLite, StoredGrowth, StoredSamples, StoredStats,
-    StoredSummary, WorkloadLite, WorkloadRecord, parse_lines, rfc3339,
+    CriterionRecord, RECORD_SCHEMA, Record, RecordLite, StoredFit, StoredGrowth, StoredSamples,
+    StoredStats, StoredSummary, WorkloadLite, WorkloadRecord, parse_lines, rfc3339,
 };
 pub use repo::{Repo, short};
 pub use sync::sync;

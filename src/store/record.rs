@@ -82,6 +82,18 @@ pub struct StoredGrowth {
     pub size: f64,
     /// Declared in `sizes` (else the fixture's lines).
     pub declared: bool,
+    /// The group's exponent as the run that recorded it fitted it from every sample (the same
+    /// on each of the group's workloads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<StoredFit>,
+}
+
+/// A growth exponent with its 95 % bootstrap interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StoredFit {
+    pub exponent: f64,
+    pub lower: f64,
+    pub upper: f64,
 }
 
 /// A criterion benchmark as stored. `summary.wall_ns` is the time of one iteration.
@@ -251,6 +263,7 @@ impl From<&WorkloadResult> for WorkloadRecord {
                     group: g.group.clone(),
                     size: g.size,
                     declared: g.declared,
+                    fit: None,
                 }),
         }
     }

@@ -264,7 +264,13 @@ fn run_fits_growth_and_check_flags_a_quadratic_path_on_the_large_fixture() {
     let exps: Vec<f64> = check_lines(&a)
         .iter()
         .filter(|l| l["reason"] == "history-growth" && l["group"] == "analyse")
-        .map(|l| l["exponent"].as_f64().unwrap())
+        .map(|l| {
+            // The interval each record's run fitted from its samples.
+            let (lo, hi) = (l["lower"].as_f64().unwrap(), l["upper"].as_f64().unwrap());
+            let k = l["exponent"].as_f64().unwrap();
+            assert!(lo <= k && k <= hi, "{l}");
+            k
+        })
         .collect();
     // Newest first: the quadratic path's commit grows faster.
     assert_eq!(exps.len(), 2, "{exps:?}");
@@ -279,6 +285,7 @@ fn run_fits_growth_and_check_flags_a_quadratic_path_on_the_large_fixture() {
     let g = &report["growth"][0];
     assert_eq!(g["group"], "analyse", "{report}");
     assert!(g["change"].as_f64().unwrap() > 0.1, "{g}");
+    assert!(g["last"]["lower"].as_f64().unwrap() <= g["last"]["exponent"].as_f64().unwrap());
 }
 
 #[test]
