@@ -12,6 +12,7 @@
 
 use serde::Serialize;
 
+use super::series;
 use crate::config::Sampling;
 use crate::errors::MeasureError;
 use crate::measure::{Look, MIN_LOOK_ROUNDS, RunSpec, Runner, Sample, measure_paired};
@@ -91,16 +92,6 @@ pub fn log_ratio_sigma(base: &[f64], new: &[f64]) -> Option<f64> {
     Some(mad(&logs)? * 1.4826)
 }
 
-fn figures(samples: &[Sample], metric: Metric) -> Vec<f64> {
-    samples
-        .iter()
-        .map(|s| match metric {
-            Metric::Cpu => s.cpu_ns() as f64,
-            _ => s.wall_ns as f64,
-        })
-        .collect()
-}
-
 /// Measures `spec` against itself in `sampling.time_cap` a side of A/A rounds and proposes
 /// settings; `time_cap` and `threshold` are the workload's current ones.
 #[allow(clippy::too_many_arguments)]
@@ -166,7 +157,7 @@ pub fn propose(
     let noise: Vec<MetricNoise> = [Metric::Wall, Metric::Cpu]
         .into_iter()
         .filter_map(|metric| {
-            let sigma = log_ratio_sigma(&figures(base, metric), &figures(new, metric))?;
+            let sigma = log_ratio_sigma(&series(base, metric), &series(new, metric))?;
             let cap_rounds = (time_cap_s / seconds_per_run).clamp(1.0, f64::from(max_runs));
             Some(MetricNoise {
                 metric,
@@ -248,7 +239,7 @@ pub fn observed_sigma(base: &[Sample], new: &[Sample], metric: Metric) -> Option
     if base.len().min(new.len()) < MIN_LOOK_ROUNDS {
         return None;
     }
-    log_ratio_sigma(&figures(base, metric), &figures(new, metric))
+    log_ratio_sigma(&series(base, metric), &series(new, metric))
 }
 
 #[cfg(test)]

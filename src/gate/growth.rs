@@ -5,10 +5,9 @@
 
 use serde::Serialize;
 
-use super::{GateResult, GateVerdict, series};
-use crate::pipeline::growth::{GROWTH_LEVEL, groups};
+use super::{GateResult, GateVerdict};
+use crate::pipeline::growth::{GROWTH_LEVEL, figures, groups};
 use crate::stats::{Growth, growth, growth_change};
-use crate::vocab::Metric;
 
 /// A rise of the exponent smaller than this is `unchanged`: a tenth of a power (n to n log n
 /// over two decades of size is +0.11).
@@ -75,12 +74,7 @@ fn side(r: &GateResult, base: bool) -> Vec<f64> {
     } else {
         (&r.candidate.samples, r.candidate.counts)
     };
-    match r.metric {
-        Metric::Instructions => counts
-            .map(|c| vec![c.instructions as f64])
-            .unwrap_or_default(),
-        metric => series(samples, metric),
-    }
+    figures(samples, counts, r.metric)
 }
 
 /// The growth findings of a check: one per declared workload gated over two or more fixtures

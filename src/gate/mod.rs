@@ -126,15 +126,7 @@ fn paired(base: &[Sample], new: &[Sample], metric: Metric) -> Option<Comparison>
 
 /// The values of `metric` of each sample.
 pub fn series(samples: &[Sample], metric: Metric) -> Vec<f64> {
-    samples
-        .iter()
-        .map(|s| match metric {
-            // Instructions are counted once per side (`Measured::counts`), not sampled: the
-            // samples of such a workload are wall times.
-            Metric::Wall | Metric::Instructions => s.wall_ns as f64,
-            Metric::Cpu => s.cpu_ns() as f64,
-        })
-        .collect()
+    samples.iter().map(|s| s.figure(metric)).collect()
 }
 
 /// Where the time of a check went, build excluded.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::WorkloadResult;
 use crate::discover::{GrowthKey, Workload};
 use crate::stats::{Growth, growth};
-use crate::vocab::Metric;
+use crate::vocab::{Counts, Metric, Sample};
 
 /// The interval level of growth exponents.
 pub const GROWTH_LEVEL: f64 = 0.95;
@@ -61,15 +61,13 @@ pub fn groups<'a, T>(items: &'a [T], workload: impl Fn(&T) -> &Workload) -> Vec<
     out
 }
 
-/// The figures a workload's growth is fitted on: its samples of its metric, or its one count.
-pub fn figures(r: &WorkloadResult) -> Vec<f64> {
-    match r.workload.sampling.metric {
-        Metric::Instructions => r
-            .counts
+/// The figures a side's growth is fitted on: its samples of `metric`, or its one count.
+pub fn figures(samples: &[Sample], counts: Option<Counts>, metric: Metric) -> Vec<f64> {
+    match metric {
+        Metric::Instructions => counts
             .map(|c| vec![c.instructions as f64])
             .unwrap_or_default(),
-        Metric::Cpu => r.samples.iter().map(|s| s.cpu_ns() as f64).collect(),
-        Metric::Wall => r.samples.iter().map(|s| s.wall_ns as f64).collect(),
+        metric => samples.iter().map(|s| s.figure(metric)).collect(),
     }
 }
 
@@ -82,8 +80,15 @@ pub fn fit_groups(results: &[WorkloadResult]) -> Vec<GroupGrowth> {
             if members.iter().any(|(r, _)| r.failure.is_some()) {
                 return None;
             }
-            let points: Vec<(f64, Vec<f64>)> =
-                members.iter().map(|(r, s)| (*s, figures(r))).collect();
+            let points: Vec<(f64, Vec<f64>)> = members
+                .iter()
+                .map(|(r, s)| {
+                    (
+                        *s,
+                        figures(&r.samples, r.counts, r.workload.sampling.metric),
+                    )
+                })
+                .collect();
             let seed = crate::fnv::fnv1a(group.as_bytes());
             let Growth { exponent, ci } = growth(&points, GROWTH_LEVEL, seed)?;
             Some(GroupGrowth {

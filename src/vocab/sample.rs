@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Metric;
+
 /// One measured run. This is what records store for every sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sample {
@@ -18,6 +20,15 @@ pub struct Sample {
 impl Sample {
     pub fn cpu_ns(&self) -> u64 {
         self.user_ns + self.sys_ns
+    }
+
+    /// Its figure of `metric`. Instructions are counted once per side apart from the samples
+    /// (`Counts`): the samples of such a workload are its wall times.
+    pub fn figure(&self, metric: Metric) -> f64 {
+        match metric {
+            Metric::Wall | Metric::Instructions => self.wall_ns as f64,
+            Metric::Cpu => self.cpu_ns() as f64,
+        }
     }
 }
 
