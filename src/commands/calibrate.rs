@@ -13,8 +13,7 @@ use crate::config::Sampling;
 use crate::config::edit::set_workload_keys;
 use crate::errors::exit_codes;
 use crate::gate::calibrate::{Calibration, calibrate as calibrate_one};
-use crate::measure::RunSpec;
-use crate::pipeline::{Observer, Unit};
+use crate::pipeline::{Observer, Unit, command_spec};
 use crate::report::{JSON_SCHEMA_VERSION, Progress, ProgressMode};
 use crate::services::calibration::{self, Calibrated};
 use crate::services::load::{Build, build_bins, load_commands, select};
@@ -55,13 +54,8 @@ pub fn calibrate(global: &GlobalOpts, args: CalibrateArgs, out: &mut dyn Write) 
     let mut found: Vec<(usize, Calibration)> = Vec::new();
     let mut failed = 0;
     for (i, w) in workloads.iter().enumerate() {
-        let Some(c) = w.command() else { continue };
-        let spec = RunSpec {
-            name: w.name.clone(),
-            argv: c.argv.clone(),
-            env: c.env.clone(),
-            cwd: w.cwd.clone(),
-            timeout: c.timeout,
+        let (Some(c), Some(spec)) = (w.command(), command_spec(w)) else {
+            continue;
         };
         let sampling = Sampling {
             warmup: 1,

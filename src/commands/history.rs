@@ -97,21 +97,14 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
 /// Per commit and machine, the growth exponent of each declared workload whose fixtures it
 /// recorded at two or more sizes (from their medians), newest first.
 fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> Result<()> {
-    // (commit, machine, group) in the order met, with each fixture's (name, size, median).
-    type Fixtures = Vec<(String, f64, f64)>;
+    // (commit, machine, group) in the order met, with each fixture's (name, size, median, fit).
+    type Fixtures = Vec<(String, f64, f64, Option<crate::store::StoredFit>)>;
     let mut found: Vec<((String, String, String), bool, Fixtures)> = Vec::new();
-    // The fit a record stored for the group (with its interval), by the same key.
-    let mut fits: Vec<((String, String, String), crate::store::StoredFit)> = Vec::new();
     for p in points {
         let (Some(g), Some(median)) = (&p.point.growth, p.point.median_ns) else {
             continue;
         };
         let key = (p.commit.clone(), p.point.machine.clone(), g.group.clone());
-        if let Some(fit) = g.fit
-            && !fits.iter().any(|(k, _)| *k == key)
-        {
-            fits.push((key.clone(), fit));
-        }
         let entry = match found.iter_mut().find(|(k, _, _)| *k == key) {
             Some(e) => e,
             None => {
@@ -120,21 +113,18 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> 
             }
         };
         // Newest first within a commit: keep a fixture's newest record.
-        if !entry.2.iter().any(|(w, _, _)| *w == p.point.workload) {
-            entry.2.push((p.point.workload.clone(), g.size, median));
+        if !entry.2.iter().any(|(w, ..)| *w == p.point.workload) {
+            entry
+                .2
+                .push((p.point.workload.clone(), g.size, median, g.fit));
         }
     }
     let fitted: Vec<_> = found
         .into_iter()
-        .filter_map(|(key, declared, members)| {
-            let fit = fits.iter().find(|(k, _)| *k == key).map(|(_, f)| *f);
-            let pts: Vec<(f64, f64)> = members.iter().map(|(_, s, m)| (*s, *m)).collect();
-            let k = match fit {
-                Some(f) => f.exponent,
-                None => crate::pipeline::growth::exponent_of(&pts)?,
-            };
-            let (commit, machine, group) = key;
-            Some((commit, machine, group, declared, pts.len(), k, fit))
+        .filter_map(|((commit, machine, group), declared, members)| {
+            let fixtures: Vec<_> = members.iter().map(|(_, s, m, f)| (*s, *m, *f)).collect();
+            let (k, fit) = crate::store::stored_exponent(&fixtures)?;
+            Some((commit, machine, group, declared, fixtures.len(), k, fit))
         })
         .collect();
     if fitted.is_empty() {

@@ -18,15 +18,8 @@ pub fn run_all(
     let mut results = Vec::with_capacity(total);
     for (i, workload) in workloads.into_iter().enumerate() {
         // Criterion benchmarks are measured by `run_criterion`.
-        let Some(command) = workload.command() else {
+        let Some(spec) = command_spec(&workload) else {
             continue;
-        };
-        let spec = RunSpec {
-            name: workload.name.clone(),
-            argv: command.argv.clone(),
-            env: command.env.clone(),
-            cwd: workload.cwd.clone(),
-            timeout: command.timeout,
         };
         observer.started(
             &workload.name,
@@ -43,4 +36,16 @@ pub fn run_all(
         results.push(result);
     }
     Ok(results)
+}
+
+/// What running a command workload once is: its argv, environment, folder and timeout.
+pub fn command_spec(workload: &Workload) -> Option<RunSpec> {
+    let command = workload.command()?;
+    Some(RunSpec {
+        name: workload.name.clone(),
+        argv: command.argv.clone(),
+        env: command.env.clone(),
+        cwd: workload.cwd.clone(),
+        timeout: command.timeout,
+    })
 }

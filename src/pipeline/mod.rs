@@ -8,7 +8,7 @@ mod load;
 mod observe;
 mod result;
 
-pub use commands::run_all;
+pub use commands::{command_spec, run_all};
 pub use criterion::{no_samples, run_criterion};
 pub use load::{LoadResult, live_line, problems, run_loads};
 pub use observe::{Both, Observer, Unit};

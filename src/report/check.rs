@@ -367,12 +367,23 @@ pub fn growth_line(g: &crate::gate::GrowthFinding) -> String {
 }
 
 pub fn grouped_notes(results: &[GateResult]) -> Vec<(String, &str)> {
+    group_notes(
+        results
+            .iter()
+            .map(|r| (r.candidate.workload.name.as_str(), r.notes.as_slice())),
+    )
+}
+
+/// Each note once, after the names (`a, b`) of the workloads that have it, in the order met.
+pub fn group_notes<'a>(
+    items: impl IntoIterator<Item = (&'a str, &'a [String])>,
+) -> Vec<(String, &'a str)> {
     let mut by_text: Vec<(&str, Vec<&str>)> = Vec::new();
-    for r in results {
-        for n in &r.notes {
+    for (name, notes) in items {
+        for n in notes {
             match by_text.iter_mut().find(|(text, _)| *text == n.as_str()) {
-                Some((_, names)) => names.push(&r.candidate.workload.name),
-                None => by_text.push((n, vec![&r.candidate.workload.name])),
+                Some((_, names)) => names.push(name),
+                None => by_text.push((n, vec![name])),
             }
         }
     }

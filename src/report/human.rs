@@ -230,17 +230,13 @@ pub(super) fn counts_line(c: &crate::vocab::Counts) -> String {
 
 /// The notes of the results, each text once with the workloads it concerns.
 fn notes(results: &[WorkloadResult], out: &mut dyn Write) -> io::Result<()> {
-    let mut by_text: Vec<(&str, Vec<&str>)> = Vec::new();
-    for r in results {
-        for n in &r.notes {
-            match by_text.iter_mut().find(|(t, _)| *t == n.as_str()) {
-                Some((_, names)) => names.push(&r.workload.name),
-                None => by_text.push((n, vec![&r.workload.name])),
-            }
-        }
-    }
-    for (text, names) in by_text {
-        writeln!(out, "\nnote: {}: {}", t(&names.join(", ")), t(text))?;
+    let grouped = super::check::group_notes(
+        results
+            .iter()
+            .map(|r| (r.workload.name.as_str(), r.notes.as_slice())),
+    );
+    for (names, text) in grouped {
+        writeln!(out, "\nnote: {}: {}", t(&names), t(text))?;
     }
     Ok(())
 }

@@ -101,17 +101,14 @@ fn growth_trends(points: &[(usize, Point)], commits: &[CommitInfo]) -> Vec<Growt
             let at: Vec<GrowthAt> = commits_of
                 .iter()
                 .filter_map(|(i, members)| {
-                    let pts: Vec<(f64, f64)> = members.values().map(|(s, m, _)| (*s, *m)).collect();
-                    let fit = members.values().find_map(|(_, _, f)| *f);
+                    let fixtures: Vec<_> = members.values().copied().collect();
+                    let (exponent, fit) = crate::store::stored_exponent(&fixtures)?;
                     Some(GrowthAt {
                         commit: commits.get(*i)?.short.clone(),
-                        exponent: match fit {
-                            Some(f) => f.exponent,
-                            None => crate::pipeline::growth::exponent_of(&pts)?,
-                        },
+                        exponent,
                         lower: fit.map(|f| f.lower),
                         upper: fit.map(|f| f.upper),
-                        fixtures: pts.len(),
+                        fixtures: fixtures.len(),
                     })
                 })
                 .collect();

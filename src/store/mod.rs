@@ -18,6 +18,7 @@ pub use notes::{NOTES_REF, NotesStore};
 pub use record::{
     CriterionRecord, RECORD_SCHEMA, Record, RecordLite, StoredFit, StoredGrowth, StoredSamples,
     StoredStats, StoredSummary, WorkloadLite, WorkloadRecord, parse_lines, rfc3339,
+    stored_exponent,
 };
 pub use repo::{Repo, short};
 pub use sync::sync;

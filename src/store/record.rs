@@ -88,6 +88,19 @@ pub struct StoredGrowth {
     pub fit: Option<StoredFit>,
 }
 
+/// The exponent of a group's stored fixtures, each `(size, median, fit)`, and the fit it comes
+/// from: the one its run stored (with its interval), or, for records without one, none and a
+/// fit through the medians.
+pub fn stored_exponent(
+    fixtures: &[(f64, f64, Option<StoredFit>)],
+) -> Option<(f64, Option<StoredFit>)> {
+    if let Some(fit) = fixtures.iter().find_map(|(_, _, f)| *f) {
+        return Some((fit.exponent, Some(fit)));
+    }
+    let medians: Vec<(f64, f64)> = fixtures.iter().map(|(s, m, _)| (*s, *m)).collect();
+    Some((crate::pipeline::growth::exponent_of(&medians)?, None))
+}
+
 /// A growth exponent with its 95 % bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StoredFit {
