@@ -78,6 +78,22 @@ pub fn cargo_perf() -> assert_cmd::Command {
     cmd
 }
 
+/// `cargo perf ARGS --manifest-path <dir>/Cargo.toml` for a copied fixture crate in a git
+/// repository of its own: the shared fixture target dir, git without the user's configuration,
+/// and no GitHub Actions variables.
+pub fn in_fixture_repo(dir: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = cargo_perf();
+    cmd.args(args)
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", fixture_target_dir())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY");
+    cmd
+}
+
 /// A throwaway cargo workspace (one package with a `scratch` binary) holding `perf_toml`.
 pub struct Scratch {
     pub dir: tempfile::TempDir,

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{cargo_perf, copy_dir, fixture_target_dir, measuring, repo, skip};
+use crate::common::{copy_dir, measuring, repo, skip};
 use crate::git::{commit_all, init_and_commit};
 
 /// Whether valgrind runs here; a test without it skips and says so.
@@ -35,16 +35,7 @@ fn counted_repo(perf_toml: Option<&str>) -> tempfile::TempDir {
 }
 
 fn perf(dir: &Path, args: &[&str]) -> assert_cmd::Command {
-    let mut cmd = cargo_perf();
-    cmd.args(args)
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", fixture_target_dir())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY");
-    cmd
+    crate::common::in_fixture_repo(dir, args)
 }
 
 fn lines(a: &assert_cmd::assert::Assert) -> Vec<Value> {

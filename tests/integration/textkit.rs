@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{cargo_perf, copy_dir, fixture_target_dir, measuring, repo};
+use crate::common::{copy_dir, measuring, repo};
 use crate::git::{commit_all, init_and_commit};
 
 /// textkit in a temporary folder; with `perf_toml`, that file too.
@@ -22,16 +22,7 @@ fn textkit(perf_toml: Option<&str>) -> tempfile::TempDir {
 }
 
 fn in_textkit(dir: &Path, args: &[&str]) -> assert_cmd::Command {
-    let mut cmd = cargo_perf();
-    cmd.args(args)
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", fixture_target_dir())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY");
-    cmd
+    crate::common::in_fixture_repo(dir, args)
 }
 
 fn json_lines(a: &assert_cmd::assert::Assert) -> Vec<Value> {
