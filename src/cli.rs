@@ -58,6 +58,12 @@ pub struct GlobalOpts {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Record and read records under this machine key instead of the detected one: a class of
+    /// machine, such as `ubuntu-4core`, whose runners pool their history (overrides `[store]
+    /// machine`).
+    #[arg(long, global = true, value_name = "KEY", env = "CARGO_PERF_MACHINE_KEY", value_parser = parse_machine_key)]
+    pub machine_key: Option<String>,
+
     /// Testing aid: report the durations in this JSON file instead of running processes.
     #[arg(long, global = true, hide = true, value_name = "FILE")]
     pub fake_runner: Option<PathBuf>,
@@ -402,13 +408,22 @@ fn parse_machine(text: &str) -> Result<MachineFilter, String> {
     match text {
         "this" => Ok(MachineFilter::This),
         "any" => Ok(MachineFilter::Any),
+        // Detected keys are hexadecimal, and shown in lower case.
         key if key.len() == 16 && key.bytes().all(|b| b.is_ascii_hexdigit()) => {
             Ok(MachineFilter::Key(key.to_ascii_lowercase()))
         }
-        _ => Err(format!(
-            "`{text}` is not a machine; use `this`, `any` or a 16-digit machine key"
-        )),
+        key => match crate::vocab::check_machine_key(key) {
+            Ok(()) => Ok(MachineFilter::Key(key.to_owned())),
+            Err(e) => Err(format!(
+                "{e}; --machine takes `this`, `any` or a machine key (`cargo perf history \
+                 --machine any` lists them)"
+            )),
+        },
     }
+}
+
+fn parse_machine_key(text: &str) -> Result<String, String> {
+    crate::vocab::check_machine_key(text).map(|()| text.to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -583,7 +598,11 @@ mod tests {
             parse_machine("0123456789ABCDEF"),
             Ok(MachineFilter::Key("0123456789abcdef".into()))
         );
-        assert!(parse_machine("laptop").is_err());
+        assert_eq!(
+            parse_machine("ubuntu-4core"),
+            Ok(MachineFilter::Key("ubuntu-4core".into()))
+        );
+        assert!(parse_machine("my laptop").is_err());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::pipeline::{Observer, Unit, command_spec};
 use crate::report::{JSON_SCHEMA_VERSION, Progress, ProgressMode};
 use crate::services::calibration::{self, Calibrated};
 use crate::services::load::{Build, build_bins, load_commands, select};
-use crate::store::{Machine, Repo, rfc3339};
+use crate::store::{Repo, rfc3339};
 use crate::vocab::Metric;
 use crate::vocab::units::{format_duration, format_ns};
 
@@ -99,7 +99,10 @@ pub fn calibrate(global: &GlobalOpts, args: CalibrateArgs, out: &mut dyn Write) 
         let time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let mine = all.machines.entry(Machine::current().key).or_default();
+        let mine = all
+            .machines
+            .entry(crate::services::load::machine(global, &ws, Some(&config))?.key)
+            .or_default();
         for (_, cal) in &found {
             let sigma = |m: Metric| cal.noise.iter().find(|n| n.metric == m).map(|n| n.sigma);
             mine.insert(

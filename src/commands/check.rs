@@ -55,7 +55,7 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
     )?;
     timing.total_ns = started.elapsed().as_nanos() as u64;
     if !global.quiet {
-        let machine = crate::store::Machine::current().key;
+        let machine = crate::services::load::machine(global, &ws, Some(&config))?.key;
         for w in crate::services::calibration::noise_warnings(&repo, &machine, &results) {
             eprintln!("warning: {w}");
         }

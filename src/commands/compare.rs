@@ -75,7 +75,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         );
     }
     let store = open_store(&repo, &ws, args.store.store.as_ref(), None)?;
-    let machine = Machine::current();
+    let machine = crate::services::load::machine(global, &ws, None)?;
     let base = latest_record(store.as_ref(), &a, &args.a, &machine)?;
     let new = latest_record(store.as_ref(), &b, b_rev, &machine)?;
     // Each workload's threshold: --threshold, else perf.toml's, else the default. A perf.toml

@@ -9,7 +9,7 @@ use crate::cli::{GlobalOpts, HistoryArgs, MachineFilter, MessageFormat};
 use crate::errors::exit_codes;
 use crate::report::{HistoryOutput, HistoryPoint, Human, Json};
 use crate::services::load::{open_store, print_warnings};
-use crate::store::{Machine, Repo, points, short};
+use crate::store::{Repo, points, short};
 use crate::workspace::Workspace;
 
 pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> Result<i32> {
@@ -17,7 +17,7 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     let repo = Repo::discover(&ws.root)?;
     let store = open_store(&repo, &ws, args.store.store.as_ref(), None)?;
     let from = repo.resolve(args.from.as_deref().unwrap_or("HEAD"))?;
-    let machine = Machine::current();
+    let machine = crate::services::load::machine(global, &ws, None)?;
     let keep = |key: &str| match &args.machine {
         MachineFilter::This => key == machine.key,
         MachineFilter::Any => true,

@@ -91,6 +91,7 @@ pub fn import_criterion(
         &results,
         &[],
         format!("{:016x}", fastrand::u64(..)),
+        crate::services::load::machine(global, &ws, Some(&config))?,
     );
     let where_ = store_record(
         global,

@@ -11,7 +11,7 @@ use crate::discover::CRITERION_PREFIX;
 use crate::errors::exit_codes;
 use crate::report::release::{CommitInfo, Format, Input, build, render};
 use crate::services::load::{open_store, print_warnings};
-use crate::store::{Machine, Point, Record, Repo, Store, parse_lines, points, short};
+use crate::store::{Point, Record, Repo, Store, parse_lines, points, short};
 use crate::vocab::load::LoadReport;
 use crate::workspace::Workspace;
 
@@ -113,7 +113,7 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
             found.extend(ps.into_iter().map(|p| (i, p)));
         }
     }
-    let this = Machine::current().key;
+    let this = crate::services::load::machine(global, &ws, None)?.key;
     let mut per_machine: BTreeMap<String, std::collections::BTreeSet<usize>> = BTreeMap::new();
     for (i, p) in &found {
         per_machine.entry(p.machine.clone()).or_default().insert(*i);

@@ -148,7 +148,8 @@ fn measure(
     output.run(&results, &load_results, code, out)?;
 
     if let Some(target) = target {
-        let record = new_record(&config, &target, &results, &load_results, run_id);
+        let machine = crate::services::load::machine(global, &ws, Some(&config))?;
+        let record = new_record(&config, &target, &results, &load_results, run_id, machine);
         let where_ = store_record(global, &target, &record, json!({}), out)?;
         if global.message_format == MessageFormat::Human && (!global.quiet || global.verbose > 0) {
             eprintln!(

@@ -8,7 +8,7 @@ use crate::cli::{GlobalOpts, MachineFilter, MessageFormat, ShowArgs};
 use crate::errors::exit_codes;
 use crate::report::{Human, Json, RecordOutput};
 use crate::services::load::{open_store, print_warnings};
-use crate::store::{Machine, Record, Repo, parse_lines, short};
+use crate::store::{Record, Repo, parse_lines, short};
 use crate::workspace::Workspace;
 
 pub fn show(global: &GlobalOpts, args: ShowArgs, out: &mut dyn Write) -> Result<i32> {
@@ -16,7 +16,7 @@ pub fn show(global: &GlobalOpts, args: ShowArgs, out: &mut dyn Write) -> Result<
     let repo = Repo::discover(&ws.root)?;
     let store = open_store(&repo, &ws, args.store.store.as_ref(), None)?;
     let commit = repo.resolve(&args.rev)?;
-    let machine = Machine::current();
+    let machine = crate::services::load::machine(global, &ws, None)?;
     let keep = |r: &Record| match &args.machine {
         MachineFilter::This => r.machine.key == machine.key,
         MachineFilter::Any => true,

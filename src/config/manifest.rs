@@ -81,6 +81,16 @@ impl<'de> Deserialize<'de> for Percent {
 pub struct RawStore {
     /// A folder (relative to the workspace root) to keep one JSON file per record in.
     pub dir: Option<String>,
+    /// The machine key to record under instead of the detected one: a class of machine whose
+    /// runners pool their history, such as `ubuntu-4core`.
+    #[serde(default, deserialize_with = "de_machine_key")]
+    pub machine: Option<String>,
+}
+
+fn de_machine_key<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let key = String::deserialize(d)?;
+    crate::vocab::check_machine_key(&key).map_err(de::Error::custom)?;
+    Ok(Some(key))
 }
 
 /// `[defaults]`: sampling settings every workload inherits unless it sets its own.

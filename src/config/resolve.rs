@@ -143,6 +143,8 @@ pub struct Config {
     pub workloads: Vec<WorkloadSpec>,
     /// `[store] dir`, resolved against the root; `None` for git notes.
     pub store_dir: Option<PathBuf>,
+    /// `[store] machine`: the machine key to record under instead of the detected one.
+    pub machine_key: Option<String>,
     /// FNV-1a of the manifest's bytes, 16 hex digits, stored with every record.
     pub manifest_hash: String,
     pub criterion: CriterionConfig,
@@ -321,6 +323,7 @@ pub fn resolve_text(
         budgets,
         workloads,
         store_dir: raw.store.dir.map(|d| root.join(d)),
+        machine_key: raw.store.machine,
         manifest_hash: format!("{hash:016x}"),
         criterion,
         sampling: overrides.to_complete(&defaults),
@@ -336,6 +339,7 @@ pub fn absent(path: &Path, root: &Path, overrides: &SamplingOverrides) -> Config
         budgets: ClassBudgets::default(),
         workloads: Vec::new(),
         store_dir: None,
+        machine_key: None,
         manifest_hash: format!("{:016x}", crate::fnv::fnv1a(b"")),
         criterion: CriterionConfig::default(),
         sampling: overrides.to_complete(&Sampling::default()),

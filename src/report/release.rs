@@ -50,6 +50,9 @@ pub struct Report {
     pub machine: String,
     /// How the machine was chosen, and what it is.
     pub machine_note: String,
+    /// The machines whose records the report drew on: one for a detected key, any number of
+    /// runners for a machine class (`[store] machine`).
+    pub hosts: Vec<Host>,
     pub summary: Counts,
     pub workloads: Vec<WorkloadReport>,
     /// Per declared workload recorded over several fixtures: its growth exponent at the first
@@ -210,6 +213,36 @@ pub struct SeriesPoint {
     pub p95_ns: Option<f64>,
 }
 
+/// A machine behind the report's machine key, and how many of the path's commits it recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    /// `CPU, N CPUs, M GiB, OS`.
+    pub host: String,
+    pub commits: usize,
+}
+
+/// Each host of `points` with the number of commits it recorded, most first.
+fn hosts(points: &[(usize, Point)]) -> Vec<Host> {
+    let mut by_host: BTreeMap<&str, std::collections::BTreeSet<usize>> = BTreeMap::new();
+    for (i, p) in points {
+        let host = if p.host.is_empty() {
+            "unknown"
+        } else {
+            &p.host
+        };
+        by_host.entry(host).or_default().insert(*i);
+    }
+    let mut hosts: Vec<Host> = by_host
+        .into_iter()
+        .map(|(host, commits)| Host {
+            host: host.to_owned(),
+            commits: commits.len(),
+        })
+        .collect();
+    hosts.sort_by(|a, b| b.commits.cmp(&a.commits).then_with(|| a.host.cmp(&b.host)));
+    hosts
+}
+
 /// What `build` needs: the commits of the path (oldest first) and the chosen machine's points,
 /// each with the index of its commit.
 pub struct Input<'a> {
@@ -227,6 +260,7 @@ pub struct Input<'a> {
 /// Builds the report. Pure: the same input gives the same report.
 pub fn build(input: Input) -> Report {
     let growth = growth_trends(&input.points, &input.commits);
+    let hosts = hosts(&input.points);
     // Per workload, per commit: the last record's point (later lines are later records).
     let mut by_workload: BTreeMap<String, BTreeMap<usize, Point>> = BTreeMap::new();
     let mut recorded = std::collections::BTreeSet::new();
@@ -389,6 +423,7 @@ pub fn build(input: Input) -> Report {
         recorded_commits: recorded.len(),
         machine: input.machine,
         machine_note: input.machine_note,
+        hosts,
         summary: counts,
         workloads,
         growth,
@@ -487,6 +522,53 @@ mod tests {
     use crate::vocab::load::{Figures, StageReport, ThresholdOutcome};
 
     #[test]
+    fn the_hosts_of_a_machine_class_are_counted_by_commit() {
+        let point = |commit: usize, host: &str| {
+            (
+                commit,
+                Point {
+                    key: "k".into(),
+                    run_id: format!("r{commit}{host}"),
+                    time: "t".into(),
+                    machine: "ci-4core".into(),
+                    host: host.into(),
+                    dirty: false,
+                    workload: "w".into(),
+                    status: Status::Passed,
+                    n: 1,
+                    median_ns: Some(1.0),
+                    p90_ns: None,
+                    p95_ns: None,
+                    cpu_median_ns: None,
+                    max_rss_bytes: None,
+                    growth: None,
+                    throughput: None,
+                    p99_ns: None,
+                    budget_ns: 0,
+                    kind: "command".into(),
+                    rps: None,
+                },
+            )
+        };
+        // Runner b recorded commits 1 and 2 (twice at 2), a only 0, and an old record has none.
+        let points = [
+            point(0, "a"),
+            point(1, "b"),
+            point(2, "b"),
+            point(2, "b"),
+            point(3, ""),
+        ];
+        let hosts: Vec<(String, usize)> = hosts(&points)
+            .into_iter()
+            .map(|h| (h.host, h.commits))
+            .collect();
+        assert_eq!(
+            hosts,
+            [("b".into(), 2), ("a".into(), 1), ("unknown".into(), 1)]
+        );
+    }
+
+    #[test]
     fn control_characters_from_a_load_record_are_shown_escaped() {
         let hostile = "x\u{1b}[31mred\u{7}";
         let point = Point {
@@ -494,6 +576,7 @@ mod tests {
             run_id: "r".into(),
             time: "t".into(),
             machine: "m".into(),
+            host: format!("cpu {hostile}"),
             dirty: false,
             workload: format!("load {hostile}"),
             status: Status::Passed,

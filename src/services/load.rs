@@ -2,7 +2,7 @@
 //! to. Shared by the commands; nothing here prints but notes that the commands would print the
 //! same way.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -10,7 +10,7 @@ use crate::cli::{GlobalOpts, PackageArgs, SamplingArgs, StoreSpec};
 use crate::config::{self, Config, MANIFEST_NAME, SamplingOverrides};
 use crate::discover::{Workload, criterion_workloads, discover, resolve_bins};
 use crate::pipeline::Observer;
-use crate::store::{DirStore, NotesStore, Repo, Store};
+use crate::store::{DirStore, Machine, NotesStore, Repo, Store};
 use crate::workspace::{BuildOptions, Workspace};
 
 /// The workspace, its configuration and its workloads.
@@ -200,14 +200,7 @@ pub fn open_store(
 ) -> Result<Box<dyn Store>> {
     let from_config = match config {
         Some(c) => c.store_dir.clone(),
-        None => {
-            let path = ws.root.join(MANIFEST_NAME);
-            if path.is_file() {
-                config::load(&path, &ws.root, &SamplingOverrides::default())?.store_dir
-            } else {
-                None
-            }
-        }
+        None => store_settings(ws)?.0,
     };
     Ok(match (spec, from_config) {
         (Some(StoreSpec::Dir(path)), _) => {
@@ -215,6 +208,31 @@ pub fn open_store(
         }
         (Some(StoreSpec::Notes), _) | (None, None) => Box::new(NotesStore::new(repo)),
         (None, Some(path)) => Box::new(DirStore::new(path)),
+    })
+}
+
+/// `[store] dir` and `[store] machine` of the workspace's perf.toml, if it has one.
+fn store_settings(ws: &Workspace) -> Result<(Option<PathBuf>, Option<String>)> {
+    let path = ws.root.join(MANIFEST_NAME);
+    if !path.is_file() {
+        return Ok((None, None));
+    }
+    let config = config::load(&path, &ws.root, &SamplingOverrides::default())?;
+    Ok((config.store_dir, config.machine_key))
+}
+
+/// The machine records are stored and read under: this machine, keyed by `--machine-key`
+/// (or `CARGO_PERF_MACHINE_KEY`), else by `[store] machine`, else by what it is.
+pub fn machine(global: &GlobalOpts, ws: &Workspace, config: Option<&Config>) -> Result<Machine> {
+    let detected = Machine::current();
+    let key = match (&global.machine_key, config) {
+        (Some(key), _) => Some(key.clone()),
+        (None, Some(c)) => c.machine_key.clone(),
+        (None, None) => store_settings(ws)?.1,
+    };
+    Ok(match key {
+        Some(key) => detected.with_key(&key),
+        None => detected,
     })
 }
 

@@ -76,6 +76,7 @@ pub fn new_record(
     results: &[WorkloadResult],
     loads: &[LoadResult],
     run_id: String,
+    machine: Machine,
 ) -> Record {
     let time_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -107,7 +108,7 @@ pub fn new_record(
         time: rfc3339(time_unix),
         tool_version: env!("CARGO_PKG_VERSION").into(),
         rustc: rustc_version(),
-        machine: Machine::current(),
+        machine,
         manifest_hash: config.manifest_hash.clone(),
         valgrind: results
             .iter()

@@ -3,7 +3,7 @@
 //!
 //! Reading every note is slow (10,000 notes of 50 workloads are ~450 MB of JSON, most of it raw
 //! samples, behind git's delta chains: 8 s through libgit2). The index is a cache beside the
-//! notes, in `<git dir>/cargo-perf/index-v3/`:
+//! notes, in `<git dir>/cargo-perf/index-v4/`:
 //!
 //! - `keys.jsonl`: the content keys already indexed (a note's blob id), each with the warnings
 //!   its lines gave, so they are repeated on every read;
@@ -36,6 +36,9 @@ pub struct Point {
     pub run_id: String,
     pub time: String,
     pub machine: String,
+    /// What the machine is (`CPU, N CPUs, M GiB, OS`): under a machine class, several.
+    #[serde(default)]
+    pub host: String,
     pub dirty: bool,
     pub workload: String,
     pub status: Status,
@@ -183,6 +186,7 @@ fn extract(
                 run_id: r.run_id.clone(),
                 time: r.time.clone(),
                 machine: r.machine.key.clone(),
+                host: r.machine.describe(),
                 dirty: r.dirty,
                 workload: w.name,
                 status: w.status,

@@ -181,6 +181,28 @@ pub struct RecordLite {
 #[derive(Debug, Clone, Deserialize)]
 pub struct MachineKey {
     pub key: String,
+    #[serde(default)]
+    pub cpu: String,
+    #[serde(default)]
+    pub cores: u32,
+    #[serde(default)]
+    pub memory_bytes: u64,
+    #[serde(default)]
+    pub os: String,
+}
+
+impl MachineKey {
+    /// As [`super::Machine::describe`].
+    pub fn describe(&self) -> String {
+        super::Machine {
+            key: self.key.clone(),
+            cpu: self.cpu.clone(),
+            cores: self.cores,
+            memory_bytes: self.memory_bytes,
+            os: self.os.clone(),
+        }
+        .describe()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

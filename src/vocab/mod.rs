@@ -5,11 +5,13 @@
 mod counts;
 mod kinds;
 pub mod load;
+mod machine;
 mod sample;
 mod throughput;
 pub mod units;
 
 pub use counts::Counts;
 pub use kinds::{Class, Metric, Status};
+pub use machine::check_machine_key;
 pub use sample::{Failure, Sample};
 pub use throughput::{Throughput, ThroughputUnit};

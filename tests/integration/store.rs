@@ -834,3 +834,137 @@ fn stored_compare_of_criterion_records_compares_their_samples() {
     );
     assert_eq!(w["budget"]["breaches"], serde_json::json!([]), "{w}");
 }
+
+#[test]
+fn a_machine_class_pools_records_and_the_detected_key_ignores_cpu_affinity() {
+    let p = Project::new();
+    let machines = |p: &Project| -> Vec<serde_json::Value> {
+        json_lines(&p.note("HEAD"))
+            .into_iter()
+            .map(|r| r["machine"].clone())
+            .collect()
+    };
+    p.record(&[]).success();
+    // Pinned to one CPU, the machine is the same machine.
+    if Command::new("taskset").arg("--version").output().is_ok() {
+        let mut pinned = Command::new("taskset");
+        pinned
+            .args([
+                "-c",
+                "0",
+                env!("CARGO_BIN_EXE_cargo-perf"),
+                "perf",
+                "record",
+                "-q",
+            ])
+            .arg("--fake-runner")
+            .arg(p.script())
+            .arg("--manifest-path")
+            .arg(p.path().join("Cargo.toml"));
+        hermetic(&mut pinned);
+        let out = pinned.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let m = machines(&p);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0], m[1], "taskset changed the machine");
+    } else {
+        crate::common::skip(
+            "a_machine_class_pools_records_and_the_detected_key_ignores_cpu_affinity",
+            "taskset",
+            "the affinity half is skipped",
+        );
+    }
+    let detected = machines(&p)[0]["key"].as_str().unwrap().to_owned();
+    assert_eq!(detected.len(), 16);
+
+    // A class from perf.toml; the flag and the environment override it.
+    let manifest = p.path().join("perf.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        format!("[store]\nmachine = \"ci-4core\"\n{text}"),
+    )
+    .unwrap();
+    commit_all(p.path(), "record under a machine class");
+    p.record(&[]).success();
+    p.record(&["--machine-key", "other-class"]).success();
+    p.cmd(&[
+        "record",
+        "-q",
+        "--fake-runner",
+        p.script().to_str().unwrap(),
+    ])
+    .env("CARGO_PERF_MACHINE_KEY", "env-class")
+    .assert()
+    .success();
+    let m = machines(&p);
+    let keys: Vec<&str> = m.iter().map(|m| m["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["ci-4core", "other-class", "env-class"]);
+    // The class keeps what the machine is.
+    assert_eq!(m[0]["cpu"], machines_of_first(&p)["cpu"]);
+
+    // `this` machine is the class: history shows the class's records of both commits' worth.
+    let history = |extra: &[&str]| {
+        let mut args = vec!["history", "--message-format", "json"];
+        args.extend_from_slice(extra);
+        json_lines(&stdout(&p.cmd(&args).assert().success()))
+    };
+    let class = history(&[]);
+    assert!(!class.is_empty());
+    assert!(
+        class.iter().all(|l| l["machine"] == "ci-4core"),
+        "{class:?}"
+    );
+    let first_commit = history(&["--machine", &detected]);
+    assert!(!first_commit.is_empty());
+    assert!(
+        first_commit
+            .iter()
+            .all(|l| l["machine"] == detected.as_str())
+    );
+
+    // The report says which machine it drew on.
+    let report: serde_json::Value = serde_json::from_str(&stdout(
+        &p.cmd(&["report", "--format", "json"]).assert().success(),
+    ))
+    .unwrap();
+    assert_eq!(report["machine"], "ci-4core");
+    let hosts = report["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 1, "{hosts:?}");
+    let cpu = m[0]["cpu"].as_str().unwrap();
+    assert!(
+        hosts[0]["host"].as_str().unwrap().starts_with(cpu),
+        "{hosts:?}"
+    );
+    assert_eq!(hosts[0]["commits"], 1);
+    let md = stdout(&p.cmd(&["report"]).assert().success());
+    assert!(md.contains(&format!("Measured on {cpu}")), "{md}");
+
+    // A bad key is refused where it is written.
+    std::fs::write(
+        &manifest,
+        format!("[store]\nmachine = \"my laptop\"\n{text}"),
+    )
+    .unwrap();
+    let err = p.cmd(&["history"]).assert().code(2);
+    assert!(
+        stderr(&err).contains("perf.toml:2") && stderr(&err).contains("` ` is not allowed"),
+        "{}",
+        stderr(&err)
+    );
+    let err = p.cmd(&["history", "--machine-key", "a/b"]).assert().code(2);
+    assert!(
+        stderr(&err).contains("`/` is not allowed"),
+        "{}",
+        stderr(&err)
+    );
+}
+
+/// The machine of the first record of HEAD's parent.
+fn machines_of_first(p: &Project) -> serde_json::Value {
+    json_lines(&p.note("HEAD~1"))[0]["machine"].clone()
+}
