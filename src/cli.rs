@@ -184,7 +184,9 @@ pub enum Command {
     /// Fetch and push refs/notes/perf, keeping the records of both sides.
     #[command(
         after_help = "Runs `git fetch` and `git push` of refs/notes/perf with your git credentials. \
-                            Where both sides added records to the same commit, both are kept.\n\n\
+                            Where both sides added records to the same commit, both are kept. When \
+                            another job pushed in between (a CI matrix recording at once), the \
+                            exchange is tried again after a random pause, up to --attempts times.\n\n\
                             Examples:\n  cargo perf sync\n  cargo perf sync --remote upstream"
     )]
     Sync(SyncArgs),
@@ -462,6 +464,11 @@ pub struct SyncArgs {
     /// The git remote to exchange notes with.
     #[arg(long, value_name = "NAME", default_value = "origin")]
     pub remote: String,
+    /// Tries of the exchange while other writers' pushes get in between (each after a random,
+    /// growing pause).
+    #[arg(long, value_name = "N", default_value_t = crate::store::SYNC_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub attempts: u32,
 }
 
 #[derive(Debug, Args)]

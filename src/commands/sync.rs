@@ -16,7 +16,7 @@ pub fn sync(global: &GlobalOpts, args: SyncArgs, out: &mut dyn Write) -> Result<
     let ws = Workspace::load(global.manifest_path.as_deref())?;
     let repo = Repo::discover(&ws.root)?;
     let store = NotesStore::new(&repo);
-    let report = crate::store::sync(&repo, &store, &args.remote)?;
+    let report = crate::store::sync(&repo, &store, &args.remote, args.attempts)?;
     // Index what arrived now, so that the next `history` is fast.
     let order = match repo.head() {
         Ok(head) => repo.first_parent(&head, usize::MAX)?,
@@ -28,7 +28,7 @@ pub fn sync(global: &GlobalOpts, args: SyncArgs, out: &mut dyn Write) -> Result<
     match global.message_format {
         MessageFormat::Human => writeln!(
             out,
-            "{NOTES_REF} with `{}`: received {} ({} merged), {}",
+            "{NOTES_REF} with `{}`: received {} ({} merged), {}{}",
             report.remote,
             plural(report.records_received, "record"),
             plural(report.notes_merged, "note"),
@@ -36,6 +36,17 @@ pub fn sync(global: &GlobalOpts, args: SyncArgs, out: &mut dyn Write) -> Result<
                 "pushed"
             } else {
                 "nothing to push"
+            },
+            match report.rejected_pushes {
+                0 => String::new(),
+                n => format!(
+                    " ({} by others first: fetched, merged and pushed again)",
+                    if n == 1 {
+                        "once pushed".to_owned()
+                    } else {
+                        format!("{n} times pushed")
+                    }
+                ),
             }
         )?,
         MessageFormat::Json => writeln!(
@@ -43,7 +54,7 @@ pub fn sync(global: &GlobalOpts, args: SyncArgs, out: &mut dyn Write) -> Result<
             "{}",
             json!({"reason": "sync-finished", "schema": JSON_SCHEMA_VERSION, "remote": report.remote,
                    "records_received": report.records_received, "notes_merged": report.notes_merged,
-                   "pushed": report.pushed})
+                   "pushed": report.pushed, "rejected_pushes": report.rejected_pushes})
         )?,
     }
     Ok(exit_codes::OK)

@@ -21,7 +21,7 @@ pub use record::{
     stored_exponent,
 };
 pub use repo::{Repo, short};
-pub use sync::sync;
+pub use sync::{DEFAULT_ATTEMPTS as SYNC_ATTEMPTS, sync};
 
 use crate::errors::StoreError;
 

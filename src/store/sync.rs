@@ -5,7 +5,8 @@
 //! store's lock: where both sides changed the note of the same commit, the result holds the
 //! union of their lines (each line is a record with a unique run id), so no record is lost. The
 //! merge commit has both tips as parents, so the push that follows is a fast-forward; if the
-//! remote moved in between, the whole exchange is tried again.
+//! remote moved in between (another job pushed), the whole exchange is tried again after a
+//! random, growing pause, so that many writers at once all land, up to a bounded number of tries.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -18,7 +19,10 @@ use super::repo::Repo;
 use crate::errors::StoreError;
 
 const INCOMING: &str = "refs/notes/perf-sync-incoming";
-const ATTEMPTS: usize = 3;
+/// Tries of the exchange by default. Writers that collide land one at a time, so the last of 8
+/// at once needs up to 8 tries (`scripts/bench-sync.py`); 20 leaves room for more writers and a
+/// slow remote, and bounds a sync to about half a minute of pauses.
+pub const DEFAULT_ATTEMPTS: u32 = 20;
 
 /// What a sync did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -30,10 +34,25 @@ pub struct SyncReport {
     pub notes_merged: usize,
     /// Whether the local notes were pushed.
     pub pushed: bool,
+    /// Pushes the remote rejected because another writer pushed first.
+    pub rejected_pushes: u32,
 }
 
-/// Fetches, merges and pushes the notes of `remote`.
-pub fn sync(repo: &Repo, store: &NotesStore, remote: &str) -> Result<SyncReport, StoreError> {
+/// The pause before try `attempt` (2, 3, ...): 50 ms doubled each time up to 1.6 s, drawn
+/// between half and all of it so that writers that collided do not collide again.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let full_ms = 50u64 << attempt.saturating_sub(2).min(5);
+    std::time::Duration::from_millis(full_ms / 2 + fastrand::u64(0..=full_ms / 2))
+}
+
+/// Fetches, merges and pushes the notes of `remote`, trying the whole exchange up to `attempts`
+/// times while other writers' pushes get in between.
+pub fn sync(
+    repo: &Repo,
+    store: &NotesStore,
+    remote: &str,
+    attempts: u32,
+) -> Result<SyncReport, StoreError> {
     let git_dir = repo.repo.commondir().to_owned();
     let remotes = git(&git_dir, &["remote"])?;
     if !remotes.lines().any(|r| r == remote) {
@@ -51,7 +70,11 @@ pub fn sync(repo: &Repo, store: &NotesStore, remote: &str) -> Result<SyncReport,
         remote: remote.to_owned(),
         ..SyncReport::default()
     };
-    for attempt in 1..=ATTEMPTS {
+    let attempts = attempts.max(1);
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            std::thread::sleep(backoff(attempt));
+        }
         let has_remote_notes = !git(&git_dir, &["ls-remote", remote, NOTES_REF])?
             .trim()
             .is_empty();
@@ -87,13 +110,39 @@ pub fn sync(repo: &Repo, store: &NotesStore, remote: &str) -> Result<SyncReport,
                 return Ok(report);
             }
             // Someone pushed between our fetch and our push: fetch and merge again.
-            Err(StoreError::GitCommand { stderr, .. })
-                if attempt < ATTEMPTS
-                    && (stderr.contains("rejected") || stderr.contains("fetch first")) => {}
+            Err(StoreError::GitCommand { stderr, .. }) if is_race(&stderr) => {
+                report.rejected_pushes += 1;
+                if attempt == attempts {
+                    return Err(StoreError::Invalid(format!(
+                        "`{remote}` rejected the push of {NOTES_REF} {attempts} times: other \
+                         writers pushed in between each time. Every record is kept here and in \
+                         `{remote}`; run `cargo perf sync` again, or allow more tries with \
+                         --attempts (git said: {})",
+                        stderr
+                            .lines()
+                            .find(|l| is_race(l))
+                            .unwrap_or_default()
+                            .trim()
+                    )));
+                }
+            }
             Err(e) => return Err(e),
         }
     }
     Ok(report)
+}
+
+/// Whether git's complaint about a push means that the remote's notes moved since we fetched
+/// them: a non-fast-forward, or a lost race for the ref's lock on the remote.
+fn is_race(stderr: &str) -> bool {
+    [
+        "(fetch first)",
+        "(non-fast-forward)",
+        "cannot lock ref",
+        "failed to update ref",
+    ]
+    .iter()
+    .any(|s| stderr.contains(s))
 }
 
 /// Merges `INCOMING` into `NOTES_REF`; returns (records received, notes merged line by line).
@@ -263,6 +312,30 @@ fn git(git_dir: &Path, args: &[&str]) -> Result<String, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::union;
+
+    #[test]
+    fn pauses_grow_with_jitter_and_a_cap() {
+        for attempt in 2..20 {
+            let full = 50u128 << (attempt - 2).min(5);
+            for _ in 0..50 {
+                let ms = super::backoff(attempt).as_millis();
+                assert!(ms >= full / 2 && ms <= full, "try {attempt}: {ms} ms");
+            }
+        }
+        assert!(super::backoff(30).as_millis() <= 1600);
+        assert!(super::is_race(
+            " ! [rejected]        refs/notes/perf -> refs/notes/perf (fetch first)"
+        ));
+        assert!(super::is_race(
+            " ! [remote rejected] refs/notes/perf -> refs/notes/perf (failed to update ref)"
+        ));
+        assert!(!super::is_race(
+            "fatal: could not read from remote repository"
+        ));
+        assert!(!super::is_race(
+            " ! [remote rejected] refs/notes/perf -> refs/notes/perf (pre-receive hook declined)"
+        ));
+    }
 
     #[test]
     fn union_keeps_ours_and_adds_what_is_missing() {

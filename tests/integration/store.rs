@@ -968,3 +968,137 @@ fn a_machine_class_pools_records_and_the_detected_key_ignores_cpu_affinity() {
 fn machines_of_first(p: &Project) -> serde_json::Value {
     json_lines(&p.note("HEAD~1"))[0]["machine"].clone()
 }
+
+#[test]
+fn eight_clones_syncing_at_once_all_land() {
+    // Two commits; four clones record the first, four the second, and all eight sync at once
+    // through one bare remote. Each push that lost the race is fetched, merged and pushed again.
+    let p = Project::new();
+    std::fs::write(p.path().join("second.txt"), "2").unwrap();
+    let second = commit_all(p.path(), "second");
+    let first = git(p.path(), &["rev-parse", "HEAD~1"]).trim().to_owned();
+    let tmp = tempfile::tempdir().unwrap();
+    let remote = tmp.path().join("remote.git");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            p.path().to_str().unwrap(),
+            "remote.git",
+        ],
+    );
+    let clones: Vec<Project> = (0..8)
+        .map(|i| {
+            let name = format!("c{i}");
+            git(
+                tmp.path(),
+                &["clone", "-q", remote.to_str().unwrap(), &name],
+            );
+            if i % 2 == 0 {
+                git(
+                    &tmp.path().join(&name),
+                    &["checkout", "-q", "--detach", "HEAD~1"],
+                );
+            }
+            Project::at(tmp.path().join(name), None)
+        })
+        .collect();
+    for c in &clones {
+        c.record(&[]).success();
+    }
+    let ids_of = |c: &Project| -> BTreeSet<String> {
+        [&first, &second]
+            .iter()
+            .flat_map(|commit| {
+                let out = git_cmd(c.path())
+                    .args(["notes", "--ref=perf", "show", commit])
+                    .output()
+                    .unwrap();
+                json_lines(&String::from_utf8_lossy(&out.stdout))
+                    .into_iter()
+                    .map(|r| r["run_id"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let all: BTreeSet<String> = clones.iter().flat_map(ids_of).collect();
+    assert_eq!(all.len(), 8);
+
+    let children: Vec<_> = clones
+        .iter()
+        .map(|c| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-perf"));
+            cmd.args([
+                "perf",
+                "sync",
+                "--message-format",
+                "json",
+                "--manifest-path",
+            ])
+            .arg(c.path().join("Cargo.toml"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+            hermetic(&mut cmd);
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let mut rejected = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = json_lines(&String::from_utf8_lossy(&out.stdout)).remove(0);
+        assert_eq!(line["pushed"], true, "{line}");
+        rejected += line["rejected_pushes"].as_u64().unwrap();
+    }
+    eprintln!("8 concurrent syncs: {rejected} pushes had to be retried");
+    // The remote has every record; a final sync brings them all to every clone.
+    let in_remote: BTreeSet<String> = [&first, &second]
+        .iter()
+        .flat_map(|commit| {
+            json_lines(&git(&remote, &["notes", "--ref=perf", "show", commit]))
+                .into_iter()
+                .map(|r| r["run_id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(in_remote, all);
+    for c in &clones {
+        c.cmd(&["sync", "-q"]).assert().success();
+        assert_eq!(ids_of(c), all);
+    }
+
+    // A remote that loses every race: after --attempts tries, a clear error, and nothing lost.
+    let hook = remote.join("hooks/update");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho \"error: cannot lock ref '$1': reference already exists\" >&2\nexit 1\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&hook).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&hook, perms).unwrap();
+    let late = &clones[0];
+    late.record(&[]).success();
+    let err = late.cmd(&["sync", "--attempts", "2"]).assert().code(2);
+    assert!(
+        stderr(&err).contains("rejected the push of refs/notes/perf 2 times")
+            && stderr(&err).contains("cannot lock ref"),
+        "{}",
+        stderr(&err)
+    );
+    assert_eq!(ids_of(late).len(), 9);
+    // A hook that refuses for another reason is not retried.
+    std::fs::write(&hook, "#!/bin/sh\necho no notes here >&2\nexit 1\n").unwrap();
+    let err = late.cmd(&["sync", "--attempts", "5"]).assert().code(2);
+    assert!(
+        stderr(&err).contains("hook declined") && !stderr(&err).contains("5 times"),
+        "{}",
+        stderr(&err)
+    );
+}
