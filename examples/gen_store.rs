@@ -181,6 +181,7 @@ fn record(
         })
         .collect();
     Record {
+        partition: None,
         schema: RECORD_SCHEMA,
         run_id: format!("{:016x}", rng.u64(..)),
         commit: commit.to_owned(),

@@ -178,8 +178,14 @@ pub enum Command {
     Calibrate(CalibrateArgs),
 
     /// Write a commented perf.toml and a GitHub Actions workflow into this project.
-    #[command(after_help = "Refuses to overwrite either file.\n\nExamples:\n  cargo perf init")]
-    Init,
+    #[command(
+        after_help = "Refuses to overwrite either file. With --shards N the workflow gates and \
+                      records over a matrix of N jobs, each with its share of the workloads \
+                      (`--partition hash:K/N`), and a job that merges the shards' summaries into \
+                      one pull-request comment.\n\nExamples:\n  cargo perf init\n  \
+                      cargo perf init --shards 4"
+    )]
+    Init(InitArgs),
 
     /// Fetch and push refs/notes/perf, keeping the records of both sides.
     #[command(
@@ -207,6 +213,13 @@ pub enum Command {
     /// Turn results you already have into a record for HEAD.
     #[command(subcommand)]
     Import(ImportCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write a workflow that splits the workloads over a matrix of this many jobs (2 to 64).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=64))]
+    pub shards: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -300,6 +313,11 @@ pub struct GateOutput {
 pub struct CheckArgs {
     /// Check only workloads whose name contains this text.
     pub filter: Option<String>,
+    /// Only this shard of the workloads: `count:K/N` (dealt round-robin by name) or `hash:K/N`
+    /// (by the hash of the name), as cargo-nextest spells it, for a CI matrix of N jobs. The
+    /// fixtures of a workload measured for growth stay together.
+    #[arg(long, value_name = "SCHEME:K/N")]
+    pub partition: Option<crate::discover::Partition>,
     /// The base revision; for a branch, its merge-base with HEAD.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
@@ -315,6 +333,11 @@ pub struct CheckArgs {
 pub struct CalibrateArgs {
     /// Calibrate only workloads whose name contains this text.
     pub filter: Option<String>,
+    /// Only this shard of the workloads: `count:K/N` (dealt round-robin by name) or `hash:K/N`
+    /// (by the hash of the name), as cargo-nextest spells it, for a CI matrix of N jobs. The
+    /// fixtures of a workload measured for growth stay together.
+    #[arg(long, value_name = "SCHEME:K/N")]
+    pub partition: Option<crate::discover::Partition>,
     /// Measuring time a side for each workload's A/A rounds, e.g. 5s, 30s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     pub time: Duration,
@@ -390,6 +413,11 @@ pub struct SaveArgs {
 pub struct RecordCmd {
     /// Measure only workloads whose name contains this text.
     pub filter: Option<String>,
+    /// Only this shard of the workloads: `count:K/N` (dealt round-robin by name) or `hash:K/N`
+    /// (by the hash of the name), as cargo-nextest spells it, for a CI matrix of N jobs. The
+    /// fixtures of a workload measured for growth stay together.
+    #[arg(long, value_name = "SCHEME:K/N")]
+    pub partition: Option<crate::discover::Partition>,
     #[command(flatten)]
     pub sampling: SamplingArgs,
     #[command(flatten)]
@@ -475,6 +503,11 @@ pub struct SyncArgs {
 pub struct RunArgs {
     /// Measure only workloads whose name contains this text.
     pub filter: Option<String>,
+    /// Only this shard of the workloads: `count:K/N` (dealt round-robin by name) or `hash:K/N`
+    /// (by the hash of the name), as cargo-nextest spells it, for a CI matrix of N jobs. The
+    /// fixtures of a workload measured for growth stay together.
+    #[arg(long, value_name = "SCHEME:K/N")]
+    pub partition: Option<crate::discover::Partition>,
 
     #[command(flatten)]
     pub sampling: SamplingArgs,

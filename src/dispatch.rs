@@ -50,6 +50,13 @@ pub fn main_impl() -> i32 {
         // A reader that closed the pipe (`cargo perf show | head -1`) wanted no more: that is
         // not an error, as with `git log | head`.
         Err(e) if is_broken_pipe(&e) => exit_codes::OK,
+        // An empty shard of a CI matrix did what was asked: nothing.
+        Err(e) if e.downcast_ref::<crate::errors::EmptyShard>().is_some() => {
+            if !args.global.quiet {
+                eprintln!("note: {e}");
+            }
+            exit_codes::OK
+        }
         Err(e) => {
             let prefix = if color {
                 "\x1b[1;31merror\x1b[0m"
@@ -111,7 +118,7 @@ fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
         Command::Check(args) => commands::check(global, args, out),
         Command::Compare(args) => commands::compare(global, args, out),
         Command::Calibrate(args) => commands::calibrate(global, args, out),
-        Command::Init => commands::init(global, out),
+        Command::Init(args) => commands::init(global, args, out),
         Command::Report(args) => commands::report(global, args, out),
         Command::Import(ImportCmd::Criterion(args)) => {
             commands::import_criterion(global, args, out)

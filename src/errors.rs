@@ -21,6 +21,15 @@ pub mod exit_codes {
 }
 
 /// Errors in reading or resolving `perf.toml`.
+/// A shard of `--partition` that got none of the selected workloads (more shards than
+/// workloads): nothing to do, which is not a failure, as with cargo-nextest.
+#[derive(Debug, thiserror::Error)]
+#[error("shard {partition} has none of the {units} selected workloads; nothing was measured")]
+pub struct EmptyShard {
+    pub partition: String,
+    pub units: usize,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.

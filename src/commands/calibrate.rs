@@ -35,6 +35,7 @@ pub fn calibrate(global: &GlobalOpts, args: CalibrateArgs, out: &mut dyn Write) 
     if let Some(filter) = &args.filter {
         select(&mut workloads, filter)?;
     }
+    crate::services::load::partition(&mut workloads, args.partition)?;
     if args.time < Duration::from_millis(100) {
         bail!(
             "--time {} is too short to measure noise; give at least 1s",

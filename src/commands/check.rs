@@ -38,6 +38,7 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
     };
     let selection = Selection {
         filter: args.filter.clone(),
+        partition: args.partition,
         threshold: args.output.threshold,
         packages: args.packages.clone(),
         stored_base: true,
@@ -64,7 +65,10 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         global,
         &args.output,
         outputs,
-        "cargo perf check",
+        &match args.partition {
+            Some(p) => format!("cargo perf check (shard {p})"),
+            None => "cargo perf check".to_owned(),
+        },
         base_label,
         candidate,
         Some(timing),

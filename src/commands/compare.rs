@@ -45,6 +45,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             candidate,
         };
         let selection = Selection {
+            partition: None,
             filter: args.filter.clone(),
             threshold: args.output.threshold,
             packages: args.packages.clone(),
@@ -165,11 +166,12 @@ fn latest_record(store: &dyn Store, commit: &str, rev: &str, machine: &Machine) 
         .filter(|r| r.machine.key != machine.key)
         .map(|r| r.machine.key.clone())
         .collect();
-    match records
+    let mine: Vec<Record> = records
         .into_iter()
-        .rev()
-        .find(|r| r.machine.key == machine.key)
-    {
+        .filter(|r| r.machine.key == machine.key)
+        .collect();
+    // The records of several shards (or of re-recording) are one set.
+    match crate::store::merge_set(&mine) {
         Some(r) => Ok(r),
         None if !others.is_empty() => bail!(
             "{rev} ({}) has records only from other machines ({}); records of different machines \

@@ -43,6 +43,7 @@ pub fn run(global: &GlobalOpts, args: RunArgs, out: &mut dyn Write) -> Result<i3
     measure(
         global,
         args.filter.as_deref(),
+        args.partition,
         &args.sampling,
         &args.packages,
         save,
@@ -54,6 +55,7 @@ pub fn record(global: &GlobalOpts, args: RecordCmd, out: &mut dyn Write) -> Resu
     measure(
         global,
         args.filter.as_deref(),
+        args.partition,
         &args.sampling,
         &args.packages,
         Some(&args.save),
@@ -64,6 +66,7 @@ pub fn record(global: &GlobalOpts, args: RecordCmd, out: &mut dyn Write) -> Resu
 fn measure(
     global: &GlobalOpts,
     filter: Option<&str>,
+    partition: Option<crate::discover::Partition>,
     sampling: &SamplingArgs,
     packages: &PackageArgs,
     save: Option<&SaveArgs>,
@@ -78,6 +81,7 @@ fn measure(
     if let Some(filter) = filter {
         select(&mut workloads, filter)?;
     }
+    crate::services::load::partition(&mut workloads, partition)?;
     // Everything that could stop the record from being stored is checked before measuring.
     let target = save.map(|s| prepare_save(&ws, &config, s)).transpose()?;
     crate::services::load::require_valgrind(&workloads)?;
@@ -149,7 +153,8 @@ fn measure(
 
     if let Some(target) = target {
         let machine = crate::services::load::machine(global, &ws, Some(&config))?;
-        let record = new_record(&config, &target, &results, &load_results, run_id, machine);
+        let mut record = new_record(&config, &target, &results, &load_results, run_id, machine);
+        record.partition = partition.map(|p| p.to_string());
         let where_ = store_record(global, &target, &record, json!({}), out)?;
         if global.message_format == MessageFormat::Human && (!global.quiet || global.verbose > 0) {
             eprintln!(

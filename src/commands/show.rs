@@ -50,8 +50,33 @@ pub fn show(global: &GlobalOpts, args: ShowArgs, out: &mut dyn Write) -> Result<
             MessageFormat::Human => &Human,
             MessageFormat::Json => &Json,
         };
-        for r in &records {
-            output.record(r, &subject, out)?;
+        match global.message_format {
+            // The stored lines themselves.
+            MessageFormat::Json => {
+                for r in &records {
+                    output.record(r, &subject, out)?;
+                }
+            }
+            // One set per machine: the records of a CI matrix's shards (or of recording again)
+            // together, each workload from the newest record that has it.
+            MessageFormat::Human => {
+                let mut machines: Vec<&str> = Vec::new();
+                for r in &records {
+                    if !machines.contains(&r.machine.key.as_str()) {
+                        machines.push(&r.machine.key);
+                    }
+                }
+                for key in machines {
+                    let mine: Vec<Record> = records
+                        .iter()
+                        .filter(|r| r.machine.key == key)
+                        .cloned()
+                        .collect();
+                    if let Some(set) = crate::store::merge_set(&mine) {
+                        output.record(&set, &subject, out)?;
+                    }
+                }
+            }
         }
         return Ok(exit_codes::OK);
     }

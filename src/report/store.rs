@@ -246,7 +246,7 @@ fn record_text(r: &Record, subject: &str) -> String {
     };
     // Everything but the figures comes from a note that may have been fetched from anywhere.
     format!(
-        "record {} of commit {} {}{}\n  measured {} by cargo-perf {} with {}\n  machine {}: {}, {}, {}, {}\n{table}{}",
+        "record {} of commit {} {}{}\n  measured {} by cargo-perf {} with {}\n  machine {}: {}, {}, {}, {}\n{}{table}{}",
         t(&r.run_id),
         t(short(&r.commit)),
         t(subject),
@@ -259,6 +259,10 @@ fn record_text(r: &Record, subject: &str) -> String {
         crate::vocab::units::plural(r.machine.cores as usize, "core"),
         format_bytes(r.machine.memory_bytes),
         t(&r.machine.os),
+        match &r.partition {
+            Some(p) => format!("  shards {}\n", t(p)),
+            None => String::new(),
+        },
         loads.trim_end(),
     )
 }

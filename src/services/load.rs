@@ -254,6 +254,26 @@ pub fn overrides(args: &SamplingArgs) -> Result<SamplingOverrides> {
     })
 }
 
+/// Keeps the shard's workloads of `workloads`; an empty shard is an [`EmptyShard`] error.
+///
+/// [`EmptyShard`]: crate::errors::EmptyShard
+pub fn partition(
+    workloads: &mut Vec<Workload>,
+    partition: Option<crate::discover::Partition>,
+) -> Result<()> {
+    let Some(p) = partition else { return Ok(()) };
+    let units = workloads.len();
+    p.select(workloads);
+    if workloads.is_empty() {
+        return Err(crate::errors::EmptyShard {
+            partition: p.to_string(),
+            units,
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// Keeps the workloads whose name contains `filter`; none is an error.
 pub fn select(workloads: &mut Vec<Workload>, filter: &str) -> Result<()> {
     let all: Vec<String> = workloads.iter().map(|w| w.name.clone()).collect();

@@ -109,6 +109,7 @@ pub fn new_record(
         tool_version: env!("CARGO_PKG_VERSION").into(),
         rustc: rustc_version(),
         machine,
+        partition: None,
         manifest_hash: config.manifest_hash.clone(),
         valgrind: results
             .iter()

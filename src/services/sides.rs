@@ -38,6 +38,8 @@ pub struct Sides {
 #[derive(Debug, Default, Clone)]
 pub struct Selection {
     pub filter: Option<String>,
+    /// `--partition`: this shard's share of the (filtered) workloads.
+    pub partition: Option<crate::discover::Partition>,
     pub threshold: Option<f64>,
     pub packages: PackageArgs,
     /// Use the base's stored instruction counts when they fit (`check`), rather than building
@@ -105,6 +107,8 @@ pub fn measure_sides(
     } else if candidate_all.is_empty() {
         bail!(super::load::no_workloads(config));
     }
+    let candidate_names: BTreeSet<String> = candidate_all.iter().map(|w| w.name.clone()).collect();
+    super::load::partition(&mut candidate_all, selection.partition)?;
     override_threshold(&mut candidate_all, selection.threshold);
     let (new_benches, workloads): (Vec<Workload>, Vec<Workload>) = candidate_all
         .into_iter()
@@ -150,6 +154,14 @@ pub fn measure_sides(
     let mut base_benches = base_benches;
     if let Some(filter) = &selection.filter {
         base_benches.retain(|w| w.name.contains(filter.as_str()));
+    }
+    // The shard's benchmarks, and those only the base has that hash to it.
+    if let Some(p) = selection.partition {
+        let here: BTreeSet<&str> = new_benches.iter().map(|w| w.name.as_str()).collect();
+        base_benches.retain(|w| {
+            here.contains(w.name.as_str())
+                || (!candidate_names.contains(&w.name) && p.takes_removed(&w.name))
+        });
     }
     override_threshold(&mut base_benches, selection.threshold);
     let bench_gates = pair_benches(new_benches, base_benches);
@@ -282,7 +294,10 @@ fn stored_counts(
             && r.valgrind.as_deref() == Some(valgrind.as_str())
             && r.manifest_hash == config.manifest_hash
     };
-    for record in records.iter().rev().filter(|r| fits(r)) {
+    // The fitting records of several shards are one set.
+    let fitting: Vec<Record> = records.iter().filter(|r| fits(r)).cloned().collect();
+    if let Some(record) = crate::store::merge_set(&fitting) {
+        let record = &record;
         let counts: Option<BTreeMap<String, Counts>> = workloads
             .iter()
             .map(|w| {

@@ -17,7 +17,7 @@ pub use machine::Machine;
 pub use notes::{NOTES_REF, NotesStore};
 pub use record::{
     CriterionRecord, RECORD_SCHEMA, Record, RecordLite, StoredFit, StoredGrowth, StoredSamples,
-    StoredStats, StoredSummary, WorkloadLite, WorkloadRecord, parse_lines, rfc3339,
+    StoredStats, StoredSummary, WorkloadLite, WorkloadRecord, merge_set, parse_lines, rfc3339,
     stored_exponent,
 };
 pub use repo::{Repo, short};

@@ -42,6 +42,10 @@ pub struct Record {
     /// `valgrind --version` (`valgrind-3.19.0`) when a workload's instructions were counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valgrind: Option<String>,
+    /// `--partition` of the run (`hash:2/4`): the record holds that shard's workloads, and the
+    /// other shards' records of the commit hold the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
     pub workloads: Vec<WorkloadRecord>,
 }
 
@@ -363,6 +367,44 @@ impl From<&LoadResult> for WorkloadRecord {
     }
 }
 
+/// The records of one commit and machine as one set: each workload from the newest record that
+/// has it. The shards of a CI matrix (`--partition`) each store a record of their share, and a
+/// workload measured again replaces its older figures. `records` are in stored order (oldest
+/// first); the set has the newest one's time and versions, the run ids of the records it drew
+/// on joined by `+`, and their partitions.
+pub fn merge_set(records: &[Record]) -> Option<Record> {
+    let newest = records.last()?;
+    if records.len() == 1 {
+        return Some(newest.clone());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut used: Vec<&Record> = Vec::new();
+    let mut workloads = Vec::new();
+    for r in records.iter().rev() {
+        let before = workloads.len();
+        for w in &r.workloads {
+            if seen.insert(w.name.as_str()) {
+                workloads.push(w.clone());
+            }
+        }
+        if workloads.len() > before {
+            used.push(r);
+        }
+    }
+    used.reverse();
+    let mut set = newest.clone();
+    set.run_id = used
+        .iter()
+        .map(|r| r.run_id.as_str())
+        .collect::<Vec<_>>()
+        .join("+");
+    set.dirty = used.iter().any(|r| r.dirty);
+    let partitions: Vec<&str> = used.iter().filter_map(|r| r.partition.as_deref()).collect();
+    set.partition = (!partitions.is_empty()).then(|| partitions.join(" + "));
+    set.workloads = workloads;
+    Some(set)
+}
+
 impl Record {
     /// The one line this record is stored as (no newline).
     pub fn to_line(&self) -> String {
@@ -479,6 +521,7 @@ mod tests {
 
     pub(crate) fn sample_record(commit: &str, run_id: &str) -> Record {
         Record {
+            partition: None,
             schema: RECORD_SCHEMA,
             run_id: run_id.into(),
             commit: commit.into(),

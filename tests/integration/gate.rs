@@ -496,3 +496,86 @@ fn check_on_the_first_commit_asks_for_a_base() {
         "{err}"
     );
 }
+
+#[test]
+fn each_shard_of_a_check_gates_its_own_workloads() {
+    let r = Repo::new(PERF_TOML, W_SLOWER);
+    // Sorted by name, count deals `v` to shard 1 and `w` (20 % slower) to shard 2.
+    let first = r
+        .cmd(&[
+            "check",
+            "--partition",
+            "count:1/2",
+            "--message-format",
+            "json",
+        ])
+        .assert()
+        .code(0);
+    let names: Vec<String> = json(&first)
+        .iter()
+        .filter(|l| l["reason"] == "check-workload")
+        .map(|l| l["workload"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["v"]);
+    let second = r
+        .cmd(&["check", "--partition", "count:2/2", "--format", "markdown"])
+        .assert()
+        .code(1);
+    let md = stdout(&second);
+    assert!(md.contains("cargo perf check (shard count:2/2)"), "{md}");
+    assert!(md.contains("regressed") && !md.contains("| `v`"), "{md}");
+}
+
+#[test]
+fn init_with_shards_writes_a_matrix_workflow_that_merges_the_summaries() {
+    let Scratch { dir } = Scratch::new("");
+    std::fs::remove_file(dir.path().join("perf.toml")).unwrap();
+    let mut cmd = cargo_perf();
+    cmd.args(["init", "--shards", "3", "--manifest-path"])
+        .arg(dir.path().join("Cargo.toml"));
+    cmd.assert().success();
+    let workflow = std::fs::read_to_string(dir.path().join(".github/workflows/perf.yml")).unwrap();
+    // Everything the one-job workflow promises still holds.
+    check_workflow(&workflow);
+    assert!(
+        !workflow.contains("@SHARD"),
+        "a placeholder is left: {workflow}"
+    );
+    assert!(workflow.contains("PERF_SHARDS: \"3\""), "{workflow}");
+    let jobs = jobs(&workflow);
+    let job = |name: &str| {
+        jobs.iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no job {name}"))
+            .1
+            .join("\n")
+    };
+    for name in ["gate", "record"] {
+        let text = job(name);
+        assert!(text.contains("shard: [1, 2, 3]"), "{name}: {text}");
+    }
+    assert!(job("gate").contains("--partition \"hash:$SHARD/$PERF_SHARDS\""));
+    assert!(job("record").contains("cargo perf record --partition \"hash:$SHARD/$PERF_SHARDS\""));
+    // The summary job merges what the shards uploaded, and runs none of the PR's code.
+    let summary = job("summary");
+    assert!(
+        summary.contains("needs: gate") && summary.contains("always()"),
+        "{summary}"
+    );
+    assert!(summary.contains("pull-requests: write") && !summary.contains("contents: write"));
+    for runs_code in [
+        "actions/checkout",
+        "cargo install",
+        "cargo perf check",
+        "cargo build",
+    ] {
+        assert!(!summary.contains(runs_code), "{runs_code}: {summary}");
+    }
+    assert!(summary.contains("perf-summary-$shard.md"), "{summary}");
+    // One shard is no matrix.
+    let mut one = cargo_perf();
+    one.args(["init", "--shards", "1", "--manifest-path"])
+        .arg(dir.path().join("Cargo.toml"));
+    let a = one.assert().code(2);
+    assert!(stderr(&a).contains("--shards"), "{}", stderr(&a));
+}

@@ -17,6 +17,7 @@ mod mutation;
 mod report;
 mod runner;
 mod selection;
+mod shards;
 mod sides;
 mod simulation;
 mod store;

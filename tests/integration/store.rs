@@ -368,7 +368,7 @@ fn a_damaged_history_index_is_rebuilt() {
             .success(),
     );
     assert_eq!(json_lines(&before).len(), 4);
-    let index = p.path().join(".git/cargo-perf/index-v3");
+    let index = p.path().join(".git/cargo-perf/index-v4");
     let mut damaged = 0;
     for entry in std::fs::read_dir(&index).unwrap() {
         let path = entry.unwrap().path();
