@@ -36,6 +36,14 @@ pub fn bisect(global: &GlobalOpts, request: &Request) -> Result<BisectReport> {
     let (ws, mut config, workloads) =
         super::load::load_commands(global, request.sampling, request.packages)?;
     let workload = choose(workloads, request.workload, &config)?;
+    if workload.bins().next().is_none() && !global.quiet {
+        eprintln!(
+            "warning: `{}` names no {{bin:NAME}} of the workspace: every commit runs the same \
+             command, so no commit can differ from another; name the program under test with \
+             {{bin:NAME}} in perf.toml",
+            workload.name
+        );
+    }
     // Only the chosen command workload is measured: no bench target is built on any commit.
     config.criterion.enabled = false;
     let repo = Repo::discover(&ws.root)?;
