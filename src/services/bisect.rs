@@ -5,7 +5,9 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::sides::{Selection, Side, SideError, Sides, counts_in_records, measure_sides};
+use super::sides::{
+    CountingSetup, Selection, Side, SideError, Sides, counts_in_records, measure_sides,
+};
 use crate::cli::{GlobalOpts, PackageArgs, SamplingArgs};
 use crate::config::Config;
 use crate::discover::Workload;
@@ -63,6 +65,11 @@ pub fn bisect(global: &GlobalOpts, request: &Request) -> Result<BisectReport> {
         config: &config,
         good: good.clone(),
         good_counts: None,
+        setup: if metric.is_exact() {
+            Some(CountingSetup::current()?)
+        } else {
+            None
+        },
         selection: Selection {
             filter: None,
             threshold: request.threshold,
@@ -284,6 +291,8 @@ struct Judge<'a> {
     good: String,
     /// The good commit's counted instructions (instructions metric), stored or measured.
     good_counts: Option<Counts>,
+    /// With the instructions metric: the toolchain and valgrind that stored counts must match.
+    setup: Option<CountingSetup>,
     selection: Selection,
     workload: Workload,
     threshold: f64,
@@ -299,10 +308,14 @@ impl Judge<'_> {
 
     /// The workload's counts in a stored record of `commit` that can stand for counting it.
     fn stored(&self, commit: &str) -> Result<Option<(String, Counts)>> {
+        let Some(setup) = &self.setup else {
+            return Ok(None);
+        };
         let found = counts_in_records(
             self.ws,
             self.repo,
             self.config,
+            setup,
             commit,
             std::slice::from_ref(&self.workload),
         )?;

@@ -253,7 +253,8 @@ fn stored_counts(
     if workloads.is_empty() || !workloads.iter().all(|w| w.sampling.metric.is_exact()) {
         return Ok(None);
     }
-    match counts_in_records(ws, repo, config, commit, workloads)? {
+    let setup = CountingSetup::current()?;
+    match counts_in_records(ws, repo, config, &setup, commit, workloads)? {
         Ok(found) => {
             if !global.quiet {
                 eprintln!(
@@ -297,13 +298,33 @@ pub struct NoStoredCounts {
     pub had_records: bool,
 }
 
+/// The toolchain and valgrind that count here: a stored record's counts stand for a run only
+/// when they counted it.
+pub struct CountingSetup {
+    /// `rustc -V`.
+    pub rustc: String,
+    /// `valgrind --version`.
+    pub valgrind: String,
+}
+
+impl CountingSetup {
+    /// Asks rustc and valgrind (once: `bisect` reads the records of many commits).
+    pub fn current() -> Result<Self> {
+        Ok(CountingSetup {
+            rustc: super::save::rustc_version(),
+            valgrind: crate::measure::valgrind::version()?,
+        })
+    }
+}
+
 /// The counted instructions of every workload in the newest stored record of `commit` that
-/// counted them all with this toolchain and valgrind, from the same `perf.toml`, and was not
-/// dirty: then the counts stand for a run of that commit, exactly. Otherwise why not.
+/// counted them all with `setup`'s toolchain and valgrind, from the same `perf.toml`, and was
+/// not dirty: then the counts stand for a run of that commit, exactly. Otherwise why not.
 pub fn counts_in_records(
     ws: &Workspace,
     repo: &Repo,
     config: &Config,
+    setup: &CountingSetup,
     commit: &str,
     workloads: &[Workload],
 ) -> Result<Result<StoredCounts, NoStoredCounts>> {
@@ -319,8 +340,7 @@ pub fn counts_in_records(
     let location = format!("{} of commit {}", store.describe(), short(commit));
     let records: Vec<Record> = parse_lines(&text, commit, &location, &mut warnings)?;
     super::load::print_warnings(&warnings);
-    let rustc = super::save::rustc_version();
-    let valgrind = crate::measure::valgrind::version()?;
+    let (rustc, valgrind) = (setup.rustc.clone(), setup.valgrind.clone());
     let fits = |r: &Record| {
         !r.dirty
             && r.rustc == rustc
