@@ -157,9 +157,8 @@ pub fn human(report: &BisectReport, out: &mut dyn Write) -> io::Result<()> {
             .map(|c| change_text(report.metric, c))
             .unwrap_or_else(|| "-".into());
         let source = match &v.source {
-            Source::Record(run) => format!("record {run}"),
-            Source::Measured => "measured".to_owned(),
-            Source::NotBuilt => "-".to_owned(),
+            Source::NotBuilt => "-",
+            s => source_word(s),
         };
         writeln!(
             out,
@@ -184,11 +183,13 @@ pub fn human(report: &BisectReport, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
-    let from_records: Vec<&str> = report
+    let from_records: Vec<String> = report
         .visits
         .iter()
-        .filter(|v| matches!(v.source, Source::Record(_)))
-        .map(|v| short(&v.commit.commit))
+        .filter_map(|v| match &v.source {
+            Source::Record(run) => Some(format!("{} (record {run})", short(&v.commit.commit))),
+            _ => None,
+        })
         .collect();
     if !from_records.is_empty() {
         writeln!(
@@ -291,4 +292,136 @@ pub fn json(report: &BisectReport, out: &mut dyn Write) -> io::Result<()> {
     };
     serde_json::to_writer(&mut *out, &object)?;
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Interval;
+
+    fn commit(n: u8, subject: &str) -> CommitInfo {
+        CommitInfo {
+            commit: format!("{n}").repeat(40),
+            subject: subject.into(),
+        }
+    }
+
+    fn visit(n: u8, subject: &str, verdict: Option<GateVerdict>, source: Source) -> Visit {
+        let judgement = match verdict {
+            Some(GateVerdict::Regressed) => Judgement::Bad,
+            Some(GateVerdict::Unchanged) => Judgement::Good,
+            _ => Judgement::Skip,
+        };
+        Visit {
+            commit: commit(n, subject),
+            verdict,
+            judgement,
+            comparison: verdict.map(|_| Comparison {
+                base_median: 100.0,
+                new_median: 150.0,
+                ratio: 1.5,
+                ci: Interval {
+                    lower: 1.4,
+                    upper: 1.6,
+                    level: 0.95,
+                },
+                p: 0.0004,
+                p_adjusted: 0.0004,
+            }),
+            rounds: if source == Source::Measured { 20 } else { 0 },
+            note: verdict
+                .is_none()
+                .then(|| "does not build: cargo failed".to_owned()),
+            source,
+        }
+    }
+
+    fn report() -> BisectReport {
+        BisectReport {
+            workload: "parse".into(),
+            metric: Metric::Wall,
+            threshold: 0.02,
+            good: commit(1, "v1"),
+            bad: commit(5, "v2 \x1b[31mred"),
+            commits: 4,
+            outcome: Outcome::Found,
+            first_bad: Some(2),
+            candidates: Vec::new(),
+            visits: vec![
+                visit(5, "v2", Some(GateVerdict::Regressed), Source::Measured),
+                visit(2, "broken", None, Source::NotBuilt),
+                visit(
+                    3,
+                    "slower",
+                    Some(GateVerdict::Regressed),
+                    Source::Record("ab12".into()),
+                ),
+            ],
+            conclusion: "The first bad commit is 3333333333 (slower).".into(),
+            exit_code: 0,
+        }
+    }
+
+    #[test]
+    fn the_terminal_report_names_the_commit_the_change_and_the_skipped_ones() {
+        let mut out = Vec::new();
+        human(&report(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("good 1111111111 (v1), bad 5555555555 (v2 \\u{1b}[31mred), 4 commits"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "First bad commit: 3333333333 (slower)\n  +50.0% [+40.0%, +60.0%], p <0.001 \
+                 (from its stored record ab12)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Skipped:\n  2222222222 (broken): does not build: cargo failed"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Decided from stored records, without building: 3333333333 (record ab12)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("  2222222222  not built "), "{text}");
+        assert!(text.contains("  3333333333  regressed ") && text.contains(" record    slower"));
+    }
+
+    #[test]
+    fn the_json_object_has_the_first_bad_commit_every_visit_and_the_skipped_ones() {
+        let mut out = Vec::new();
+        json(&report(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["reason"], "bisect-finished");
+        assert_eq!(v["outcome"], "found");
+        assert_eq!(v["first_bad"]["commit"], "3".repeat(40));
+        assert_eq!(v["first_bad"]["source"], "record");
+        assert_eq!(v["first_bad"]["run_id"], "ab12");
+        assert_eq!(v["first_bad"]["comparison"]["ci"]["lower"], 1.4);
+        assert_eq!(v["visited"].as_array().unwrap().len(), 3);
+        assert_eq!(v["visited"][1]["verdict"], serde_json::Value::Null);
+        assert_eq!(v["visited"][1]["judgement"], "skip");
+        assert_eq!(v["visited"][1]["source"], "not-built");
+        assert_eq!(v["skipped"][0]["reason"], "does not build: cargo failed");
+        assert_eq!(v["skipped"].as_array().unwrap().len(), 1);
+        assert_eq!(v["exit_code"], 0);
+        // Undecided: no first bad commit, the candidates listed.
+        let mut undecided = report();
+        undecided.outcome = Outcome::Undecided;
+        undecided.first_bad = None;
+        undecided.candidates = vec![commit(2, "broken"), commit(3, "slower")];
+        let mut out = Vec::new();
+        json(&undecided, &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["outcome"], "undecided");
+        assert_eq!(v["first_bad"], serde_json::Value::Null);
+        assert_eq!(v["candidates"][1]["subject"], "slower");
+    }
 }
