@@ -4,6 +4,7 @@
 pub mod bisect;
 pub mod calibration;
 pub mod gate;
+mod judge;
 pub mod load;
 pub mod save;
 pub mod sides;
