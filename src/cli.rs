@@ -158,6 +158,28 @@ pub enum Command {
     )]
     Compare(CompareArgs),
 
+    /// Find the first commit on the first-parent path where a workload regressed.
+    #[command(
+        after_help = "Walks the first parents from --bad back to --good. Each commit the search \
+                            visits is built (in the worktree and target dir check uses) and measured \
+                            interleaved with the good commit, and judged as check judges: regressed is \
+                            bad, unchanged or improved good. A commit that does not build, whose run \
+                            fails, or that stays inconclusive up to the workload's time_cap and \
+                            max_runs is skipped, and the search tries a neighbour, as `git bisect \
+                            skip` does. With metric = \"instructions\", stored records of the path \
+                            whose counts fit (as check's stored base) decide before anything is \
+                            built. The workloads come from the working tree's perf.toml; criterion \
+                            benchmarks and load workloads are not bisected.\n\n\
+                            Exit codes: 0 the first bad commit was found, or --bad is not slower than \
+                            --good; 2 it cannot be decided (the bad commit could not be judged, or \
+                            skipped commits leave several candidates, listed) or the tool could not \
+                            run.\n\n\
+                            Examples:\n  cargo perf bisect parse/large --good v1.2.0 --bad v1.3.0\n  \
+                            cargo perf bisect startup --good HEAD~20 --threshold 5%\n  \
+                            cargo perf bisect startup --good v1.2.0 --message-format json"
+    )]
+    Bisect(BisectArgs),
+
     /// Measure each workload's noise on this machine and propose its metric, time cap and threshold.
     #[command(
         after_help = "Each command workload runs against itself in A/A rounds, interleaved as \
@@ -366,6 +388,25 @@ pub struct CompareArgs {
     pub sampling: SamplingArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub packages: PackageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BisectArgs {
+    /// The workload: its name, or text that only its name contains.
+    pub workload: String,
+    /// A commit where the workload was not slow.
+    #[arg(long, value_name = "REV")]
+    pub good: String,
+    /// A commit where it is slower than at --good, a first-parent descendant of it.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub bad: String,
+    /// The practical threshold, such as 5% (overrides perf.toml).
+    #[arg(long, value_name = "PCT", value_parser = crate::vocab::units::parse_percent)]
+    pub threshold: Option<f64>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     #[command(flatten)]
     pub packages: PackageArgs,
 }

@@ -117,6 +117,7 @@ fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
         Command::Sync(args) => commands::sync(global, args, out),
         Command::Check(args) => commands::check(global, args, out),
         Command::Compare(args) => commands::compare(global, args, out),
+        Command::Bisect(args) => commands::bisect(global, args, out),
         Command::Calibrate(args) => commands::calibrate(global, args, out),
         Command::Init(args) => commands::init(global, args, out),
         Command::Report(args) => commands::report(global, args, out),

@@ -4,6 +4,7 @@
 mod criterion;
 mod load;
 
+pub mod bisect;
 pub mod calibrate;
 mod growth;
 pub use criterion::{BenchGate, run_bench_gate};

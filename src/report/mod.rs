@@ -1,5 +1,6 @@
 //! Outputs: one exporter per format behind one trait, and progress on standard error.
 
+pub mod bisect;
 mod chart;
 mod check;
 pub mod escape;

@@ -265,29 +265,94 @@ fn stored_counts(
     if workloads.is_empty() || !workloads.iter().all(|w| w.sampling.metric.is_exact()) {
         return Ok(None);
     }
-    // Said when the base has records that could have served (or with -v in any case).
-    let why_not = |why: String, had_records: bool| {
-        if (had_records && !global.quiet) || global.verbose > 0 {
-            eprintln!(
-                "note: the base {} is built and counted: {why}",
-                short(commit)
-            );
+    let setup = CountingSetup::current()?;
+    match counts_in_records(ws, repo, config, &setup, commit, workloads)? {
+        Ok(found) => {
+            if !global.quiet {
+                eprintln!(
+                    "Base {}: the instructions counted in its record {} ({}, {}); the base is \
+                     not built",
+                    short(commit),
+                    found.run_id,
+                    found.rustc,
+                    found.valgrind
+                );
+            }
+            Ok(Some((short(commit).to_owned(), found.counts)))
         }
-        Ok(None)
-    };
+        // Said when the base has records that could have served (or with -v in any case).
+        Err(missing) => {
+            if (missing.had_records && !global.quiet) || global.verbose > 0 {
+                eprintln!(
+                    "note: the base {} is built and counted: {}",
+                    short(commit),
+                    missing.why
+                );
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Counted instructions of every workload read from a stored record.
+pub struct StoredCounts {
+    pub run_id: String,
+    pub rustc: String,
+    pub valgrind: String,
+    pub counts: BTreeMap<String, Counts>,
+}
+
+/// Why no stored record could stand for counting a commit.
+pub struct NoStoredCounts {
+    /// In words, with what to do about it.
+    pub why: String,
+    /// Whether the commit has records at all.
+    pub had_records: bool,
+}
+
+/// The toolchain and valgrind that count here: a stored record's counts stand for a run only
+/// when they counted it.
+pub struct CountingSetup {
+    /// `rustc -V`.
+    pub rustc: String,
+    /// `valgrind --version`.
+    pub valgrind: String,
+}
+
+impl CountingSetup {
+    /// Asks rustc and valgrind (once: `bisect` reads the records of many commits).
+    pub fn current() -> Result<Self> {
+        Ok(CountingSetup {
+            rustc: super::save::rustc_version(),
+            valgrind: crate::measure::valgrind::version()?,
+        })
+    }
+}
+
+/// The counted instructions of every workload in the newest stored record of `commit` that
+/// counted them all with `setup`'s toolchain and valgrind, from the same `perf.toml`, and was
+/// not dirty: then the counts stand for a run of that commit, exactly. Otherwise why not.
+pub fn counts_in_records(
+    ws: &Workspace,
+    repo: &Repo,
+    config: &Config,
+    setup: &CountingSetup,
+    commit: &str,
+    workloads: &[Workload],
+) -> Result<Result<StoredCounts, NoStoredCounts>> {
+    let missing = |why: String, had_records: bool| Ok(Err(NoStoredCounts { why, had_records }));
     let store = match super::load::open_store(repo, ws, None, Some(config)) {
         Ok(store) => store,
-        Err(e) => return why_not(format!("the store cannot be opened ({e})"), false),
+        Err(e) => return missing(format!("the store cannot be opened ({e})"), false),
     };
     let Some(text) = store.read_text(commit)? else {
-        return why_not("it has no stored record".into(), false);
+        return missing("it has no stored record".into(), false);
     };
     let mut warnings = Vec::new();
     let location = format!("{} of commit {}", store.describe(), short(commit));
     let records: Vec<Record> = parse_lines(&text, commit, &location, &mut warnings)?;
     super::load::print_warnings(&warnings);
-    let rustc = super::save::rustc_version();
-    let valgrind = crate::measure::valgrind::version()?;
+    let (rustc, valgrind) = (setup.rustc.clone(), setup.valgrind.clone());
     let fits = |r: &Record| {
         !r.dirty
             && r.rustc == rustc
@@ -307,15 +372,12 @@ fn stored_counts(
             })
             .collect();
         if let Some(counts) = counts {
-            if !global.quiet {
-                eprintln!(
-                    "Base {}: the instructions counted in its record {} ({rustc}, {valgrind}); \
-                     the base is not built",
-                    short(commit),
-                    record.run_id
-                );
-            }
-            return Ok(Some((short(commit).to_owned(), counts)));
+            return Ok(Ok(StoredCounts {
+                run_id: record.run_id.clone(),
+                rustc,
+                valgrind,
+                counts,
+            }));
         }
     }
     // The newest record's miss, so that the reader knows what to change.
@@ -334,11 +396,29 @@ fn stored_counts(
         Some(r) if r.dirty => "its record is of a dirty working tree".to_owned(),
         Some(_) => "its record has no counts for every workload checked".to_owned(),
     };
-    why_not(
+    missing(
         format!("{reason}; `cargo perf record` on it with this setup saves the build"),
         !records.is_empty(),
     )
 }
+
+/// An error in reading or building one side's revision (its manifest does not read, cargo
+/// failed on its sources), told apart from the tool's own errors: `bisect` skips a commit
+/// whose candidate side fails this way, as `git bisect skip` would.
+#[derive(Debug)]
+pub struct SideError {
+    /// Whether it is the candidate's side.
+    pub candidate: bool,
+    pub message: String,
+}
+
+impl std::fmt::Display for SideError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SideError {}
 
 /// Opens and exclusively locks `path`, saying what it waits for when another process has it.
 pub fn lock_waiting(path: &Path, what: &str) -> Result<std::fs::File> {
@@ -367,6 +447,8 @@ pub struct SideWorkspace {
     source_root: PathBuf,
     /// `the base revision abc1234`, `the candidate (working tree)`.
     label: String,
+    /// Whether this is the candidate's side.
+    candidate: bool,
 }
 
 /// The workspace of one side: the working tree as it is, or a commit checked out in a worktree
@@ -400,6 +482,7 @@ pub fn side_workspace(
             target,
             source_root: workdir.to_owned(),
             label: format!("the {name} (working tree)"),
+            candidate: name == "candidate",
         });
     };
     let worktree = cache.join(name);
@@ -408,16 +491,25 @@ pub fn side_workspace(
     let relative = ws.root.strip_prefix(workdir).unwrap_or(Path::new(""));
     let root = worktree.join(relative);
     let manifest = root.join("Cargo.toml");
+    let candidate = name == "candidate";
     if !manifest.is_file() {
-        bail!(
-            "the {name} revision {} has no {}; pass another --base",
-            short(commit),
-            relative.join("Cargo.toml").display()
-        );
+        return Err(SideError {
+            candidate,
+            message: format!(
+                "the {name} revision {} has no {}; pass another --base",
+                short(commit),
+                relative.join("Cargo.toml").display()
+            ),
+        }
+        .into());
     }
     let label = format!("the {name} revision {}", short(commit));
-    let mut side_ws =
-        Workspace::load(Some(&manifest)).with_context(|| format!("reading {label}"))?;
+    let mut side_ws = Workspace::load(Some(&manifest)).map_err(|e| {
+        anyhow::Error::new(e).context(SideError {
+            candidate,
+            message: format!("reading {label}"),
+        })
+    })?;
     // The same packages as the candidate's: the flags if given, else the members the candidate
     // selected by default (the base may not have them all: a package only the candidate has
     // gives `added` workloads).
@@ -443,6 +535,7 @@ pub fn side_workspace(
         ws: side_ws,
         target,
         source_root: worktree,
+        candidate,
     })
 }
 
@@ -470,10 +563,12 @@ pub fn build_side(
         let names: Vec<&str> = have.iter().map(String::as_str).collect();
         build.announce(&format!("the binaries {}", names.join(", ")), observer);
     }
-    let built = side
-        .ws
-        .build_bins(&have, build.opts)
-        .with_context(|| format!("building {}", side.label))?;
+    let built = side.ws.build_bins(&have, build.opts).map_err(|e| {
+        anyhow::Error::new(e).context(SideError {
+            candidate: side.candidate,
+            message: format!("building {}", side.label),
+        })
+    })?;
     if global.verbose > 0 {
         for (name, exe) in &built {
             eprintln!("{name} of {}: {}", side.label, exe.display());

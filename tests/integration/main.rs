@@ -2,6 +2,7 @@
 //! fixture crates, temporary workspaces.
 
 mod bad_input;
+mod bisect;
 mod budgets;
 mod calibrate;
 mod common;
