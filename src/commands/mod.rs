@@ -4,6 +4,7 @@
 mod calibrate;
 mod check;
 mod compare;
+mod export;
 mod history;
 mod import;
 mod init;
@@ -15,6 +16,7 @@ mod sync;
 pub use calibrate::calibrate;
 pub use check::check;
 pub use compare::compare;
+pub use export::export;
 pub use history::history;
 pub use import::import_criterion;
 pub use init::init;

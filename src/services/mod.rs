@@ -4,5 +4,6 @@
 pub mod calibration;
 pub mod gate;
 pub mod load;
+pub mod push;
 pub mod save;
 pub mod sides;

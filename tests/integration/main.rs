@@ -14,6 +14,7 @@ mod instructions;
 mod interrupt;
 mod load;
 mod mutation;
+mod prometheus;
 mod report;
 mod runner;
 mod selection;
