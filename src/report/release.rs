@@ -533,6 +533,7 @@ mod tests {
             soak: None,
             warnings: vec![],
             aborted: None,
+            service: None,
         };
         let commit = CommitInfo {
             id: "c".repeat(40),

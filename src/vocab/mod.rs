@@ -6,6 +6,7 @@ mod counts;
 mod kinds;
 pub mod load;
 mod sample;
+pub mod service_metrics;
 mod throughput;
 pub mod units;
 
