@@ -359,6 +359,12 @@ impl Session {
         })
     }
 
+    /// The same session, driven without scraping the service's metrics.
+    pub fn without_metrics(mut self) -> Session {
+        self.metrics_url = None;
+        self
+    }
+
     /// Drives the target through the stages of `spec` (the spec it was started with, or one
     /// with other stages and thresholds).
     pub fn drive(
