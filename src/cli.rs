@@ -270,6 +270,17 @@ fn parse_grouping(text: &str) -> Result<(String, String), String> {
     if label == "job" {
         return Err("the job is set with --job, not --grouping".into());
     }
+    // The gateway refuses a push whose metrics carry a grouping label with another value.
+    if [
+        "workload", "class", "kind", "machine", "commit", "status", "verdict", "instance",
+    ]
+    .contains(&label)
+    {
+        return Err(format!(
+            "`{label}` is a label of the exported metrics (or the gateway's own); give the \
+             grouping key another name, such as `branch` or `runner`"
+        ));
+    }
     Ok((label.to_string(), value.to_string()))
 }
 

@@ -333,4 +333,19 @@ fn a_push_to_a_non_http_url_or_nothing_to_push_is_refused_with_exit_2() {
         .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(err.contains("set with --job"), "{err}");
+    let out = s
+        .cmd(&[
+            "export",
+            "--push",
+            "http://127.0.0.1:1",
+            "--grouping",
+            "machine=x",
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains("`machine` is a label of the exported metrics"),
+        "{err}"
+    );
 }
