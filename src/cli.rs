@@ -235,6 +235,89 @@ pub enum Command {
     /// Turn results you already have into a record for HEAD.
     #[command(subcommand)]
     Import(ImportCmd),
+
+    /// Write the latest stored figures and the last check's verdicts for Prometheus.
+    #[command(
+        after_help = "For each workload and machine, the figures of its newest record along \
+                            HEAD's first-parent history (percentiles, CPU, peak RSS, throughput, \
+                            status), and the verdicts of the last `cargo perf check` on each machine, \
+                            as OpenMetrics gauges named cargo_perf_* with workload, class, kind, \
+                            machine and commit labels.\n\n\
+                            --push sends them to a Prometheus Pushgateway (PUT, which replaces the \
+                            metrics of the job and grouping key) in the Prometheus text format.\n\n\
+                            Examples:\n  cargo perf export --format openmetrics -o perf.prom\n  \
+                            cargo perf export --push http://127.0.0.1:9091\n  \
+                            cargo perf export --push http://pushgateway:9091 --job ci --grouping branch=main"
+    )]
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// OpenMetrics text (Prometheus reads it).
+    Openmetrics,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The format written.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Openmetrics)]
+    pub format: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Records of which machine: `any` (default), `this`, or a machine key.
+    #[arg(long, value_name = "MACHINE", default_value = "any", value_parser = parse_machine)]
+    pub machine: MachineFilter,
+    /// Send the metrics to the Pushgateway at this http:// URL instead of standard output.
+    #[arg(long, value_name = "URL")]
+    pub push: Option<String>,
+    /// The Pushgateway job.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "cargo-perf",
+        requires = "push"
+    )]
+    pub job: String,
+    /// A label of the Pushgateway's grouping key besides the job (repeat for more).
+    #[arg(long, value_name = "LABEL=VALUE", value_parser = parse_grouping, requires = "push")]
+    pub grouping: Vec<(String, String)>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+fn parse_grouping(text: &str) -> Result<(String, String), String> {
+    let Some((label, value)) = text.split_once('=') else {
+        return Err(format!(
+            "`{text}` is not LABEL=VALUE (for example branch=main)"
+        ));
+    };
+    let valid = label
+        .chars()
+        .enumerate()
+        .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+    if label.is_empty() || !valid || label.starts_with("__") {
+        return Err(format!(
+            "`{label}` is not a Prometheus label name; use letters, digits and `_`, not starting \
+             with a digit or `__`"
+        ));
+    }
+    if label == "job" {
+        return Err("the job is set with --job, not --grouping".into());
+    }
+    // The gateway refuses a push whose metrics carry a grouping label with another value.
+    if [
+        "workload", "class", "kind", "machine", "commit", "status", "verdict", "instance",
+    ]
+    .contains(&label)
+    {
+        return Err(format!(
+            "`{label}` is a label of the exported metrics (or the gateway's own); give the \
+             grouping key another name, such as `branch` or `runner`"
+        ));
+    }
+    Ok((label.to_string(), value.to_string()))
 }
 
 #[derive(Debug, Args)]

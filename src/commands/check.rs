@@ -10,7 +10,7 @@ use crate::report::{Progress, ProgressMode};
 use crate::services::gate::{Outputs, report};
 use crate::services::load::load_commands;
 use crate::services::sides::{Selection, Side, Sides, measure_sides};
-use crate::store::{Repo, short};
+use crate::store::{LastCheck, Repo, save_last_check, short};
 
 pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Result<i32> {
     let started = Instant::now();
@@ -32,6 +32,7 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
     } else {
         format!("{} (HEAD)", short(&head))
     };
+    let base_commit = base.clone();
     let sides = Sides {
         base: Side::Commit(base),
         candidate: Side::WorkingTree,
@@ -55,13 +56,14 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         &mut progress,
     )?;
     timing.total_ns = started.elapsed().as_nanos() as u64;
+    let machine = crate::services::load::machine(global, &ws, Some(&config))?.key;
     if !global.quiet {
-        let machine = crate::services::load::machine(global, &ws, Some(&config))?.key;
         for w in crate::services::calibration::noise_warnings(&repo, &machine, &results) {
             eprintln!("warning: {w}");
         }
     }
-    report(
+    let mut verdicts = LastCheck::from_results(&head, dirty, &base_commit, 0, &results);
+    let exit_code = report(
         global,
         &args.output,
         outputs,
@@ -74,5 +76,11 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         Some(timing),
         results,
         out,
-    )
+    )?;
+    // `cargo perf export` publishes these; a check whose verdicts cannot be kept still judged.
+    verdicts.exit_code = exit_code;
+    if let Err(e) = save_last_check(&repo, &machine, verdicts) {
+        eprintln!("warning: the verdicts were not kept for `cargo perf export`: {e}");
+    }
+    Ok(exit_code)
 }

@@ -140,6 +140,9 @@ pub struct RawService {
     /// How long SIGTERM has before SIGKILL.
     #[serde(default, deserialize_with = "de_duration")]
     pub stop_timeout: Option<Duration>,
+    /// The service's Prometheus metrics (`http://127.0.0.1:{port}/metrics`), scraped during
+    /// the run.
+    pub metrics_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,6 +244,8 @@ pub enum LoadTarget {
         ready: String,
         ready_timeout: Duration,
         stop_timeout: Duration,
+        /// The service's own metrics, with `{port}` still in it.
+        metrics_url: Option<String>,
     },
     Command {
         argv: Vec<String>,
@@ -535,8 +540,12 @@ pub fn resolve_load(
                     "`service.ready` is `{ready}`; give a path on the service, such as `/health`"
                 )));
             }
+            if let Some(url) = &s.metrics_url {
+                check_metrics_url(url).map_err(&error)?;
+            }
             LoadTarget::Service {
                 argv: s.command.clone(),
+                metrics_url: s.metrics_url.clone(),
                 ready,
                 ready_timeout: positive(
                     s.ready_timeout,
@@ -1032,9 +1041,54 @@ pub fn describe(spec: &LoadSpec) -> String {
     )
 }
 
+/// A metrics URL must be plain HTTP on the loopback interface: the tool scrapes the service it
+/// started, nothing else.
+fn check_metrics_url(url: &str) -> Result<(), String> {
+    let fix = "give the service's own metrics on the loopback interface, such as \
+               `http://127.0.0.1:{port}/metrics`";
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(format!(
+            "`service.metrics_url` is `{url}`, not an http:// URL; {fix}"
+        ));
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = if authority.starts_with('[') {
+        authority.split_once(']').map_or(authority, |(h, _)| h)
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    let host = host.trim_start_matches('[');
+    if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+        return Err(format!(
+            "`service.metrics_url` is `{url}`, whose host `{host}` is not loopback; {fix}"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_metrics_url_must_be_plain_http_on_loopback() {
+        for ok in [
+            "http://127.0.0.1:{port}/metrics",
+            "http://localhost:9100/metrics",
+            "http://[::1]:{port}/m",
+        ] {
+            assert_eq!(check_metrics_url(ok), Ok(()), "{ok}");
+        }
+        let e = check_metrics_url("https://127.0.0.1:{port}/metrics").unwrap_err();
+        assert!(
+            e.contains("`service.metrics_url`") && e.contains("not an http:// URL"),
+            "{e}"
+        );
+        let e = check_metrics_url("http://example.com:{port}/metrics").unwrap_err();
+        assert!(e.contains("host `example.com` is not loopback"), "{e}");
+        let e = check_metrics_url("http://127.0.0.1.evil:80/").unwrap_err();
+        assert!(e.contains("not loopback"), "{e}");
+    }
 
     fn gate_of(raw: &str, open: bool, base: Option<f64>) -> Result<GatePlan, String> {
         let raw: Option<RawGate> = if raw.is_empty() {

@@ -280,7 +280,12 @@ fn drive_blocks(
     let mut sessions = Vec::new();
     for (spec, label) in specs.iter().zip(["base", "candidate"]) {
         progress.note(&format!("starting the {label}'s service"));
-        sessions.push(Session::start(spec, &w.cwd).map_err(|e| side_error(label, e))?);
+        // Only the client's figures are judged; a scrape would load the service between blocks.
+        sessions.push(
+            Session::start(spec, &w.cwd)
+                .map_err(|e| side_error(label, e))?
+                .without_metrics(),
+        );
     }
     let mut sides = sides;
     let mut run = || -> Result<(), LoadError> {

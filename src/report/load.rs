@@ -10,6 +10,7 @@ use tabled::settings::{Alignment, Style};
 use crate::pipeline::{LoadResult, problems};
 use crate::vocab::Status;
 use crate::vocab::load::{Figures, LoadReport, Recovery};
+use crate::vocab::service_metrics::ServiceMetrics;
 use crate::vocab::units::{format_bytes, format_ns};
 
 use super::escape::terminal as t;
@@ -106,6 +107,11 @@ pub fn section(name: &str, report: &LoadReport, out: &mut dyn Write) -> io::Resu
     for line in findings(report) {
         writeln!(out, "  {}", t(&line))?;
     }
+    if let Some(service) = &report.service {
+        for line in service_lines(service) {
+            writeln!(out, "  {}", t(&line))?;
+        }
+    }
     for th in &report.thresholds {
         writeln!(
             out,
@@ -126,6 +132,66 @@ pub fn section(name: &str, report: &LoadReport, out: &mut dyn Write) -> io::Resu
         writeln!(out, "  FAILED: {}", t(&p))?;
     }
     Ok(())
+}
+
+/// Lines shown of each type of the service's series; the JSON and the record have them all.
+const SHOWN_SERIES: usize = 8;
+
+/// The service's own figures: each histogram's quantiles (as durations when it is in seconds),
+/// each counter's rate, each gauge's last value.
+pub fn service_lines(m: &ServiceMetrics) -> Vec<String> {
+    let mut lines = vec![format!(
+        "service's own metrics ({}, over {:.1} s):",
+        m.url, m.seconds
+    )];
+    let series = |name: &str, labels: &str| {
+        if labels.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}{{{labels}}}")
+        }
+    };
+    for h in m.histograms.iter().take(SHOWN_SERIES) {
+        let seconds = h.name.ends_with("_seconds");
+        let v = |x: Option<f64>| match x {
+            Some(x) if seconds => format_ns(x * 1e9),
+            Some(x) => format!("{x}"),
+            None => "-".into(),
+        };
+        lines.push(format!(
+            "  {}: {} observed, p50 {}, p90 {}, p95 {}, p99 {}",
+            series(&h.name, &h.labels),
+            h.count,
+            v(h.p50),
+            v(h.p90),
+            v(h.p95),
+            v(h.p99)
+        ));
+    }
+    for c in m.counters.iter().take(SHOWN_SERIES) {
+        lines.push(format!(
+            "  {}: +{} ({:.1}/s)",
+            series(&c.name, &c.labels),
+            c.increase,
+            c.per_second
+        ));
+    }
+    for g in m.gauges.iter().take(SHOWN_SERIES) {
+        lines.push(format!("  {}: {}", series(&g.name, &g.labels), g.value));
+    }
+    let more = [m.histograms.len(), m.counters.len(), m.gauges.len()]
+        .iter()
+        .map(|n| n.saturating_sub(SHOWN_SERIES))
+        .sum::<usize>();
+    if more > 0 {
+        lines.push(format!(
+            "  and {more} more series (--message-format json shows them)"
+        ));
+    }
+    for w in &m.warnings {
+        lines.push(format!("  warning: {w}"));
+    }
+    lines
 }
 
 /// What the profile found, one line each: the breaking point and recovery of a stress, the
@@ -249,6 +315,7 @@ mod tests {
             soak: None,
             warnings: vec![],
             aborted: None,
+            service: None,
         }
     }
 

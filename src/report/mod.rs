@@ -9,6 +9,7 @@ mod json;
 mod junit;
 mod load;
 mod markdown;
+pub mod openmetrics;
 mod progress;
 pub mod release;
 mod store;

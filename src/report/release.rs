@@ -616,6 +616,7 @@ mod tests {
             soak: None,
             warnings: vec![],
             aborted: None,
+            service: None,
         };
         let commit = CommitInfo {
             id: "c".repeat(40),

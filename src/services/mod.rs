@@ -6,5 +6,6 @@ pub mod calibration;
 pub mod gate;
 mod judge;
 pub mod load;
+pub mod push;
 pub mod save;
 pub mod sides;

@@ -2,6 +2,7 @@
 
 mod dir;
 mod index;
+mod last_check;
 mod machine;
 mod notes;
 mod record;
@@ -13,6 +14,9 @@ use std::path::PathBuf;
 
 pub use dir::DirStore;
 pub use index::{Point, points, refresh};
+pub use last_check::{
+    CheckedWorkload, LAST_CHECK_SCHEMA, LastCheck, LastChecks, load_last_checks, save_last_check,
+};
 pub use machine::Machine;
 pub use notes::{NOTES_REF, NotesStore};
 pub use record::{

@@ -205,6 +205,9 @@ pub struct LoadReport {
     pub warnings: Vec<String>,
     /// Why the run ended early, when it did (`abort_on_fail`).
     pub aborted: Option<String>,
+    /// The service's own figures, scraped from its `metrics_url` during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<crate::vocab::service_metrics::ServiceMetrics>,
 }
 
 impl LoadReport {
@@ -292,6 +295,7 @@ mod tests {
             soak: None,
             warnings: vec![],
             aborted: None,
+            service: None,
         }
     }
 

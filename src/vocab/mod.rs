@@ -7,6 +7,7 @@ mod kinds;
 pub mod load;
 mod machine;
 mod sample;
+pub mod service_metrics;
 mod throughput;
 pub mod units;
 

@@ -567,3 +567,92 @@ fn closed_model_users_each_wait_for_their_answer() {
         f["report"]["stages"][0]["figures"]["requests"]
     );
 }
+
+#[test]
+fn the_services_own_metrics_are_scraped_and_agree_with_the_client() {
+    let _turn = measuring();
+    // 20 ms a request at 50 a second for 2 s: the service's histogram (buckets 5 % apart) and
+    // counter against what the generator measured.
+    let s = Scratch::new(&load_toml(
+        "own",
+        &["delay-ms", "20"],
+        "rate = 50\nduration = \"2s\"\nramp = \"0s\"\n",
+    ));
+    let toml = std::fs::read_to_string(s.path().join("perf.toml")).unwrap();
+    let toml = toml.replace(
+        "stop_timeout = \"2s\" }",
+        "stop_timeout = \"2s\", metrics_url = \"http://127.0.0.1:{port}/metrics\" }",
+    );
+    std::fs::write(s.path().join("perf.toml"), toml).unwrap();
+    init_and_commit(s.path(), "first");
+    let a = hermetic_cmd(&s, &["run", "--save", "--message-format", "json"])
+        .assert()
+        .success();
+    let f = finished(&a);
+    let service = &f["report"]["service"];
+    let client = &f["report"]["overall"];
+    assert_eq!(service["scrapes"], 2, "{service}");
+    let h = service["histograms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "perf_helper_request_duration_seconds")
+        .unwrap_or_else(|| panic!("no request histogram in {service}"));
+    let c = &service["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "perf_helper_requests_total" && c["labels"] == "code=\"200\"")
+        .unwrap_or_else(|| panic!("no request counter in {service}"))
+        .clone();
+    // Every request the client completed was observed once (the scrapes are not counted).
+    let requests = client["requests"].as_f64().unwrap();
+    assert_eq!(h["count"].as_f64(), Some(requests), "{h} {client}");
+    assert_eq!(c["increase"].as_f64(), Some(requests), "{c} {client}");
+    // The service's p50 excludes the loopback round trip and lies somewhere in a 5 % bucket: it
+    // is at most 5 % + 1 ms from the client's.
+    let (own_p50_ms, client_p50_ms) = (
+        h["p50"].as_f64().unwrap() * 1e3,
+        ms(&client["latency"]["p50"]),
+    );
+    assert!(
+        (own_p50_ms - client_p50_ms).abs() <= 0.05 * client_p50_ms + 1.0 && own_p50_ms >= 19.0,
+        "service p50 {own_p50_ms} ms, client p50 {client_p50_ms} ms"
+    );
+    // The rate is over the scrapes' span, which brackets the run: within 10 % of the client's.
+    let (own_rate, client_rate) = (
+        c["per_second"].as_f64().unwrap(),
+        client["achieved_rps"].as_f64().unwrap(),
+    );
+    assert!(
+        (own_rate - client_rate).abs() <= 0.1 * client_rate,
+        "service {own_rate}/s, client {client_rate}/s"
+    );
+    // Stored with the record: `show` prints them.
+    let shown = stdout(&hermetic_cmd(&s, &["show", "HEAD"]).assert().success());
+    assert!(
+        shown.contains("service's own metrics (http://127.0.0.1:"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("perf_helper_requests_total{code=\"200\"}: +"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_metrics_url_off_the_loopback_interface_is_a_config_error_naming_the_key() {
+    let toml = load_toml("own", &[], "rate = 5\nduration = \"1s\"\n").replace(
+        "stop_timeout = \"2s\" }",
+        "stop_timeout = \"2s\", metrics_url = \"http://example.com:{port}/metrics\" }",
+    );
+    let s = Scratch::new(&toml);
+    let a = s.cmd(&["list"]).assert().code(2);
+    let err = stderr(&a);
+    assert!(
+        err.contains("perf.toml")
+            && err.contains("`service.metrics_url`")
+            && err.contains("not loopback"),
+        "{err}"
+    );
+}

@@ -15,6 +15,7 @@ mod instructions;
 mod interrupt;
 mod load;
 mod mutation;
+mod prometheus;
 mod report;
 mod runner;
 mod selection;

@@ -10,6 +10,7 @@
 
 mod procfs;
 mod recorder;
+mod scrape;
 mod service;
 
 use std::path::{Path, PathBuf};
@@ -311,6 +312,8 @@ pub struct Session {
     env: Vec<(String, String)>,
     service: Option<Service>,
     stop_timeout: Duration,
+    /// The service's metrics URL, its `{port}` filled in.
+    metrics_url: Option<String>,
 }
 
 impl Session {
@@ -329,6 +332,7 @@ impl Session {
                 ready,
                 ready_timeout,
                 stop_timeout,
+                ..
             } => {
                 let argv: Vec<String> = argv.iter().map(|a| fill(a)).collect();
                 crate::interrupt::doing(format!("starting the service of {}", spec.name));
@@ -338,13 +342,27 @@ impl Session {
             }
             LoadTarget::Command { .. } => (None, Duration::ZERO),
         };
+        let metrics_url = match &spec.target {
+            LoadTarget::Service {
+                metrics_url: Some(url),
+                ..
+            } => Some(fill(url)),
+            _ => None,
+        };
         Ok(Session {
             cwd: cwd.to_owned(),
             port,
             env,
             service,
             stop_timeout,
+            metrics_url,
         })
+    }
+
+    /// The same session, driven without scraping the service's metrics.
+    pub fn without_metrics(mut self) -> Session {
+        self.metrics_url = None;
+        self
     }
 
     /// Drives the target through the stages of `spec` (the spec it was started with, or one
@@ -355,14 +373,17 @@ impl Session {
         live: &mut dyn FnMut(&Live),
     ) -> Result<LoadReport, LoadError> {
         crate::interrupt::doing(format!("driving {}", spec.name));
-        drive(
+        let scraper = self.metrics_url.as_deref().map(scrape::Scraper::start);
+        let mut report = drive(
             spec,
             &self.cwd,
             self.port,
             &self.env,
             self.service.as_mut(),
             live,
-        )
+        )?;
+        report.service = scraper.map(scrape::Scraper::finish);
+        Ok(report)
     }
 
     /// Stops the service (SIGTERM, then SIGKILL after its stop timeout); `died` when it is
@@ -773,6 +794,7 @@ fn drive(
         soak,
         warnings,
         aborted,
+        service: None,
     })
 }
 
