@@ -577,7 +577,9 @@ fn parse_machine(text: &str) -> Result<MachineFilter, String> {
 }
 
 fn parse_machine_key(text: &str) -> Result<String, String> {
-    crate::vocab::check_machine_key(text).map(|()| text.to_owned())
+    crate::vocab::check_machine_key(text)
+        .map(|()| text.to_owned())
+        .map_err(|e| format!("{e} (given with --machine-key or CARGO_PERF_MACHINE_KEY)"))
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! as cargo-nextest spells it, so that a CI matrix of N jobs covers every workload exactly once.
 //!
 //! The unit that is shared out is a workload, except that the fixtures of one `[[workload]]`
-//! measured for growth stay together (the fit needs every size). `count` deals the units, sorted
+//! stay together (a growth fit needs every size, and a reader expects them side by side). `count` deals the units, sorted
 //! by name, round-robin: shares differ by at most one unit. `hash` sends each unit where the
 //! FNV-1a hash of its name says: a unit's shard does not change when others are added or
 //! removed, at the price of uneven shares.
@@ -72,11 +72,11 @@ impl std::str::FromStr for Partition {
     }
 }
 
-/// The name of the unit a workload is shared out with: its growth group, else itself.
+/// The name of the unit a workload is shared out with: its `[[workload]]`, else itself.
 fn unit(w: &Workload) -> &str {
-    match w.command().and_then(|c| c.growth.as_ref()) {
-        Some(g) => &g.group,
-        None => &w.name,
+    match w.command() {
+        Some(c) if !c.declared.is_empty() => &c.declared,
+        _ => &w.name,
     }
 }
 

@@ -68,6 +68,9 @@ pub struct Command {
     /// One of several fixtures of one declared workload: how its time grows with their size is
     /// fitted across them.
     pub growth: Option<GrowthKey>,
+    /// The name of its `[[workload]]` (`{fixture_name}` shown as `*`): the fixtures of one
+    /// declared workload share it.
+    pub declared: String,
 }
 
 /// Where a fixture's workload stands among its declared workload's fixtures.
@@ -147,6 +150,7 @@ impl Workload {
                 thresholds: Thresholds::default(),
                 bins: BTreeSet::new(),
                 growth: None,
+                declared: name.to_owned(),
             }),
         }
     }
@@ -445,6 +449,7 @@ fn expand_one(
             thresholds: spec.thresholds,
             bins,
             growth,
+            declared: spec.name.replace("{fixture_name}", "*"),
         }),
     })
 }

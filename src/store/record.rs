@@ -399,8 +399,13 @@ pub fn merge_set(records: &[Record]) -> Option<Record> {
         .collect::<Vec<_>>()
         .join("+");
     set.dirty = used.iter().any(|r| r.dirty);
-    let partitions: Vec<&str> = used.iter().filter_map(|r| r.partition.as_deref()).collect();
-    set.partition = (!partitions.is_empty()).then(|| partitions.join(" + "));
+    // A record of every workload among shards' shows as `all`.
+    set.partition = used.iter().any(|r| r.partition.is_some()).then(|| {
+        used.iter()
+            .map(|r| r.partition.as_deref().unwrap_or("all"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    });
     set.workloads = workloads;
     Some(set)
 }

@@ -524,6 +524,29 @@ fn each_shard_of_a_check_gates_its_own_workloads() {
     let md = stdout(&second);
     assert!(md.contains("cargo perf check (shard count:2/2)"), "{md}");
     assert!(md.contains("regressed") && !md.contains("| `v`"), "{md}");
+    // An empty shard passes with whole outputs: a JUnit report of no test, and a summary.
+    let junit = r.path().join("empty.xml");
+    let empty = r
+        .cmd(&[
+            "check",
+            "--partition",
+            "count:3/3",
+            "--format",
+            "markdown",
+            "--junit",
+            junit.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0);
+    assert!(stderr(&empty).contains("has none of the 2 selected workloads"));
+    assert!(
+        stdout(&empty).contains("cargo perf check (shard count:3/3)"),
+        "{}",
+        stdout(&empty)
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert_eq!(doc.root_element().attribute("tests"), Some("0"), "{xml}");
 }
 
 #[test]

@@ -14,9 +14,21 @@ const PERF_TOML: &str = "[defaults]\nwarmup = 0\nmin_runs = 3\nmax_runs = 3\n\
     [[workload]]\nname = \"d\"\ncommand = [\"true\"]\n\
     [[workload]]\nname = \"e\"\ncommand = [\"true\"]\n\
     [[workload]]\nname = \"grow\"\ncommand = [\"cat\", \"{fixture}\"]\nfixtures = \"data/*\"\n\
-    sizes = { one = 1, two = 2, four = 4 }\n";
+    sizes = { one = 1, two = 2, four = 4 }\n\
+    [[workload]]\nname = \"flat\"\ncommand = [\"cat\", \"{fixture}\"]\nfixtures = \"empty/*\"\n";
 
-const ALL: [&str; 8] = ["a", "b", "c", "d", "e", "grow/four", "grow/one", "grow/two"];
+const ALL: [&str; 10] = [
+    "a",
+    "b",
+    "c",
+    "d",
+    "e",
+    "flat/x",
+    "flat/y",
+    "grow/four",
+    "grow/one",
+    "grow/two",
+];
 
 struct Project {
     scratch: Scratch,
@@ -29,6 +41,11 @@ impl Project {
         std::fs::create_dir(scratch.path().join("data")).unwrap();
         for name in ["one", "two", "four"] {
             std::fs::write(scratch.path().join("data").join(name), name).unwrap();
+        }
+        // Empty files: no size to fit, but still one workload's fixtures.
+        std::fs::create_dir(scratch.path().join("empty")).unwrap();
+        for name in ["x", "y"] {
+            std::fs::write(scratch.path().join("empty").join(name), "").unwrap();
         }
         init_and_commit(scratch.path(), "first");
         let script = tempfile::NamedTempFile::new().unwrap();
@@ -82,36 +99,39 @@ fn shards_cover_every_workload_once_and_keep_a_growth_group_together() {
         for k in 1..=3 {
             let spec = format!("{scheme}:{k}/3");
             let here = p.measured(&["--partition", &spec]);
-            // The fixtures of `grow` are fitted together: all three or none.
+            // The fixtures of one workload stay together, fitted for growth or not.
             let grown = here.iter().filter(|n| n.starts_with("grow/")).count();
             assert!(grown == 0 || grown == 3, "{spec}: {here:?}");
+            let flat = here.iter().filter(|n| n.starts_with("flat/")).count();
+            assert!(flat == 0 || flat == 2, "{spec}: {here:?}");
             total += here.len();
             union.extend(here);
         }
         assert_eq!(union, all, "{scheme}");
         assert_eq!(total, all.len(), "{scheme}: a workload in two shards");
     }
-    // count deals 6 units (5 workloads and the group) round-robin: 2 to each of 3 shards.
-    let sizes: Vec<usize> = (1..=3)
+    // count deals 7 units (5 workloads and 2 with fixtures) round-robin, sorted by name:
+    // a, d, grow; b, e; c, flat.
+    let units: Vec<BTreeSet<String>> = (1..=3)
         .map(|k| {
             p.measured(&["--partition", &format!("count:{k}/3")])
-                .iter()
-                .filter(|n| !n.starts_with("grow/"))
-                .count()
-                + usize::from(
-                    p.measured(&["--partition", &format!("count:{k}/3")])
-                        .contains("grow/one"),
-                )
+                .into_iter()
+                .map(|n| n.split('/').next().unwrap().to_owned())
+                .collect()
         })
         .collect();
-    assert_eq!(sizes, [2, 2, 2]);
+    let expected: Vec<BTreeSet<String>> = [&["a", "d", "grow"][..], &["b", "e"], &["c", "flat"]]
+        .iter()
+        .map(|u| u.iter().map(|s| (*s).to_owned()).collect())
+        .collect();
+    assert_eq!(units, expected);
 
     // More shards than workloads: an empty shard does nothing and passes.
-    let empty = (1..=7).map(|k| format!("count:{k}/7")).find(|spec| {
+    let empty = (1..=8).map(|k| format!("count:{k}/8")).find(|spec| {
         let out = p.cmd(&["run", "--partition", spec]).assert().success();
-        stderr(&out).contains("has none of the 8 selected workloads")
+        stderr(&out).contains("has none of the 10 selected workloads")
     });
-    assert_eq!(empty.as_deref(), Some("count:7/7"));
+    assert_eq!(empty.as_deref(), Some("count:8/8"));
     // A bad partition says how to write one.
     let err = p.cmd(&["run", "--partition", "hash:4/3"]).assert().code(2);
     assert!(

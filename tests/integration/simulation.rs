@@ -73,6 +73,7 @@ fn workload(name: String, sampling: Sampling) -> GateWorkload {
                 thresholds: Thresholds::default(),
                 bins: BTreeSet::new(),
                 growth: None,
+                declared: String::new(),
             }),
         },
         base_argv: Some(vec!["synthetic".into()]),
