@@ -18,7 +18,7 @@ use super::repo::Repo;
 use crate::errors::StoreError;
 
 const INCOMING: &str = "refs/notes/perf-sync-incoming";
-const ATTEMPTS: usize = 3;
+pub(super) const ATTEMPTS: usize = 3;
 
 /// What a sync did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -175,7 +175,7 @@ fn merge_incoming(store: &NotesStore) -> Result<(usize, usize), StoreError> {
 }
 
 /// `ours` followed by the lines of `theirs` it lacks, and how many those were.
-fn union(ours: &str, theirs: &str) -> (String, usize) {
+pub(super) fn union(ours: &str, theirs: &str) -> (String, usize) {
     let have: HashSet<&str> = ours
         .lines()
         .map(str::trim)
@@ -196,7 +196,10 @@ fn union(ours: &str, theirs: &str) -> (String, usize) {
     (text, added)
 }
 
-fn notes_of(repo: &git2::Repository, notes_ref: &str) -> Result<Vec<(Oid, String)>, StoreError> {
+pub(super) fn notes_of(
+    repo: &git2::Repository,
+    notes_ref: &str,
+) -> Result<Vec<(Oid, String)>, StoreError> {
     let notes = repo
         .notes(Some(notes_ref))
         .map_err(|e| StoreError::git("listing notes", e))?;
@@ -211,7 +214,7 @@ fn notes_of(repo: &git2::Repository, notes_ref: &str) -> Result<Vec<(Oid, String
     Ok(out)
 }
 
-fn note_of(
+pub(super) fn note_of(
     repo: &git2::Repository,
     notes_ref: &str,
     commit: Oid,
@@ -243,7 +246,7 @@ fn count_incoming_new(repo: &git2::Repository) -> Result<usize, StoreError> {
 }
 
 /// Runs `git --git-dir DIR ARGS` and returns its standard output.
-fn git(git_dir: &Path, args: &[&str]) -> Result<String, StoreError> {
+pub(super) fn git(git_dir: &Path, args: &[&str]) -> Result<String, StoreError> {
     let out = Command::new("git")
         .arg("--git-dir")
         .arg(git_dir)
