@@ -113,6 +113,7 @@ fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
         Command::Calibrate(args) => commands::calibrate(global, args, out),
         Command::Init => commands::init(global, out),
         Command::Report(args) => commands::report(global, args, out),
+        Command::Accept(args) => commands::accept(global, args, out),
         Command::Import(ImportCmd::Criterion(args)) => {
             commands::import_criterion(global, args, out)
         }

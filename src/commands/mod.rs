@@ -1,6 +1,7 @@
 //! One module per command: each parses nothing (clap did), loads what it needs through
 //! `services`, and renders through `report`. No command module imports another.
 
+mod accept;
 mod calibrate;
 mod check;
 mod compare;
@@ -12,6 +13,7 @@ mod run;
 mod show;
 mod sync;
 
+pub use accept::accept;
 pub use calibrate::calibrate;
 pub use check::check;
 pub use compare::compare;

@@ -375,6 +375,7 @@ fn result(
         spent_ns,
         notes,
         undecidable: false,
+        accepted: None,
         figure: Some(figure),
     }
 }

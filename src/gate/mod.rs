@@ -1,11 +1,13 @@
 //! The gate: base and candidate measured now, interleaved, and judged with the statistics of
 //! `stats::compare`, with false discovery control across every workload of the check.
 
+mod accepted;
 mod criterion;
 mod load;
 
 pub mod calibrate;
 mod growth;
+pub use accepted::apply_acceptances;
 pub use criterion::{BenchGate, run_bench_gate};
 pub use growth::{GROWTH_TOLERANCE, GrowthFigure, GrowthFinding, GrowthVerdict, growth_findings};
 pub use load::{LoadFigure, LoadGate, run_load_gate};
@@ -55,6 +57,9 @@ pub enum GateVerdict {
     Added,
     /// Only the base has it (stored comparisons).
     Removed,
+    /// It regressed or broke its budget, and an acceptance on the path to the candidate says
+    /// the change is intended (`GateResult::accepted`).
+    Accepted,
 }
 
 impl From<Verdict> for GateVerdict {
@@ -78,6 +83,7 @@ impl GateVerdict {
             GateVerdict::Failed => "failed",
             GateVerdict::Added => "added",
             GateVerdict::Removed => "removed",
+            GateVerdict::Accepted => "accepted",
         }
     }
 }
@@ -104,13 +110,15 @@ pub struct GateResult {
     pub undecidable: bool,
     /// For a load workload, the figure judged (its blocks are the samples).
     pub figure: Option<LoadFigure>,
+    /// The acceptance that made a regression or a budget breach `accepted`.
+    pub accepted: Option<crate::vocab::Acceptance>,
 }
 
 impl GateResult {
     /// Whether this workload fails the gate.
     pub fn fails(&self, strict: bool) -> bool {
         matches!(self.verdict, GateVerdict::Regressed | GateVerdict::Failed)
-            || self.candidate.budget.is_over()
+            || (self.candidate.budget.is_over() && self.accepted.is_none())
             || (strict && self.verdict == GateVerdict::Inconclusive)
     }
 }
@@ -339,6 +347,7 @@ pub fn run_gate_with_benches(
             spent_ns,
             notes,
             undecidable: false,
+            accepted: None,
             figure: None,
         });
     }
@@ -413,7 +422,7 @@ mod tests {
     use crate::stats::Interval;
     use crate::vocab::Class;
 
-    fn result(name: &str, metric: Metric, comparison: Comparison) -> GateResult {
+    pub(super) fn result(name: &str, metric: Metric, comparison: Comparison) -> GateResult {
         let w = Workload::stored(
             name,
             Class::Small,
@@ -433,6 +442,7 @@ mod tests {
             spent_ns: 0,
             notes: Vec::new(),
             undecidable: false,
+            accepted: None,
             figure: None,
         }
     }
