@@ -123,6 +123,23 @@ fn a_trailer_or_cargo_perf_accept_turns_a_real_regression_into_accepted() {
         "{notes}"
     );
     assert_eq!(git(d, &["notes", "--ref=perf", "list"]), "");
+
+    // A record of the commit: history marks it, the release report lists the acceptance.
+    perf(d, &["record", "--min-runs", "1", "--max-runs", "1"])
+        .assert()
+        .success();
+    let out = perf(d, &["history", "--message-format", "json"])
+        .assert()
+        .success();
+    let point: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(point["accepted"], "sleeping is intended", "{point}");
+    let out = perf(d, &["report", "--format", "json"]).assert().success();
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        report["accepted"][0]["reason"], "sleeping is intended",
+        "{report}"
+    );
+    assert_eq!(report["accepted"][0]["workloads"][0], "nap", "{report}");
 }
 
 #[test]
