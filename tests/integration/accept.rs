@@ -179,3 +179,63 @@ fn sync_keeps_the_acceptances_of_both_clones_apart_from_the_records() {
     assert!(!err.contains("warning"), "{err}");
     assert_eq!(git(&a, &["notes", "--ref=perf", "list"]), "");
 }
+
+/// With the fake runner (`w` 20 % slower on the candidate), a working tree with changes on top
+/// of a commit that accepted them: every output of the check says `accepted` and why.
+#[test]
+fn every_output_of_a_dirty_check_shows_an_acceptance_of_head() {
+    let s = Scratch::new(
+        "[defaults]\nwarmup = 0\nmin_runs = 20\nmax_runs = 40\n\
+         [[workload]]\nname = \"w\"\ncommand = [\"true\"]\n",
+    );
+    let d = s.path();
+    init_and_commit(d, "first");
+    std::fs::write(d.join("README"), "changed\n").unwrap();
+    git(d, &["add", "README"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = tmp.path().join("fake.json");
+    std::fs::write(
+        &fake,
+        r#"{"w@base": [{"wall_ms": 10}], "w@new": [{"wall_ms": 12}]}"#,
+    )
+    .unwrap();
+    let junit = tmp.path().join("perf.xml");
+    let summary = tmp.path().join("summary.md");
+    let check = || {
+        let mut cmd = perf(d, &["check", "--format", "markdown"]);
+        cmd.arg("--junit")
+            .arg(&junit)
+            .arg("--fake-runner")
+            .arg(&fake)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary);
+        cmd
+    };
+    check().assert().code(1);
+    perf(d, &["accept", "w", "--reason", "a <b>reason</b>"])
+        .assert()
+        .success();
+    let out = check().assert().success();
+    let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(md.contains("| accepted |"), "{md}");
+    assert!(md.contains("**Accepted**"), "{md}");
+    assert!(md.contains("a &lt;b&gt;reason&lt;/b&gt;"), "{md}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("failures=\"0\""), "{xml}");
+    assert!(xml.contains("<system-out>w: +20.0%"), "{xml}");
+    assert!(
+        xml.contains("a &lt;b&gt;reason&lt;/b&gt;</system-out>"),
+        "{xml}"
+    );
+    assert!(
+        err.contains("::notice title=cargo perf (accepted)::w: +20.0%"),
+        "{err}"
+    );
+    assert!(!err.contains("::error"), "{err}");
+    assert!(
+        std::fs::read_to_string(&summary)
+            .unwrap()
+            .contains("| accepted |")
+    );
+}
