@@ -180,7 +180,8 @@ pub enum Command {
 
     /// Fetch and push refs/notes/perf, keeping the records of both sides.
     #[command(
-        after_help = "Runs `git fetch` and `git push` of refs/notes/perf with your git credentials. \
+        after_help = "Runs `git fetch` and `git push` of refs/notes/perf (and of \
+                            refs/notes/perf-accepted, the accepted changes) with your git credentials. \
                             Where both sides added records to the same commit, both are kept.\n\n\
                             Examples:\n  cargo perf sync\n  cargo perf sync --remote upstream"
     )]
