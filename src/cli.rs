@@ -141,6 +141,9 @@ pub enum Command {
                             Hodges-Lehmann estimate of the rounds' ratios) lies above +threshold (default \
                             2 %) and the Benjamini-Hochberg adjusted signed-rank p is below 0.05; with \
                             metric = \"instructions\", when the counted ratio is above it.\n\n\
+                            A regression or budget breach that an acceptance covers (`cargo perf \
+                            accept`, or a `Perf-Accepted: <glob>: <reason>` line in the message of a \
+                            commit after the base) is shown as `accepted` with its reason and passes.\n\n\
                             Exit codes: 0 passed, 1 a regression, budget breach or failed workload \
                             (inconclusive too with --strict), 2 the tool could not run.\n\n\
                             Examples:\n  cargo perf check\n  cargo perf check --base origin/main --format markdown\n  \
@@ -211,7 +214,8 @@ pub enum Command {
 
     /// Fetch and push refs/notes/perf, keeping the records of both sides.
     #[command(
-        after_help = "Runs `git fetch` and `git push` of refs/notes/perf with your git credentials. \
+        after_help = "Runs `git fetch` and `git push` of refs/notes/perf (and of \
+                            refs/notes/perf-accepted, the accepted changes) with your git credentials. \
                             Where both sides added records to the same commit, both are kept. When \
                             another job pushed in between (a CI matrix recording at once), the \
                             exchange is tried again after a random pause, up to --attempts times.\n\n\
@@ -231,6 +235,24 @@ pub enum Command {
                             cargo perf report --format json --machine 0123456789abcdef"
     )]
     Report(ReportArgs),
+
+    /// Mark a change as intended: check shows the workloads as `accepted` instead of failing.
+    #[command(
+        after_help = "The acceptance belongs to a commit (--rev, default HEAD) and is kept beside \
+                            the records (refs/notes/perf-accepted, or accepted/ in a dir store; `cargo \
+                            perf sync` exchanges it). `check` and `compare` show a workload that \
+                            regressed or broke its budget as `accepted`, with the reason, when an \
+                            acceptance naming it is on a commit between the base (left out) and the \
+                            candidate (included; HEAD too for a working tree with changes). A failed \
+                            run is never accepted. WORKLOAD is a name or a glob (`*` and `?` match \
+                            any characters, `/` included) and must match a workload of perf.toml or \
+                            of the stored records.\n\n\
+                            A commit can say the same in its message, one line per glob:\n  \
+                            Perf-Accepted: parse/*: the parser now builds its tables up front\n\n\
+                            Examples:\n  cargo perf accept parse/large --reason \"tables built up front\"\n  \
+                            cargo perf accept 'parse/*' 'criterion:lexer/*' --rev abc1234 --reason \"new lexer\""
+    )]
+    Accept(AcceptArgs),
 
     /// Turn results you already have into a record for HEAD.
     #[command(subcommand)]
@@ -609,6 +631,21 @@ pub struct ShowArgs {
     /// Records of which machine: `any` (default), `this`, or a machine key.
     #[arg(long, value_name = "MACHINE", default_value = "any", value_parser = parse_machine)]
     pub machine: MachineFilter,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// The workloads whose change is intended: names or globs (`parse/*`).
+    #[arg(required = true, value_name = "WORKLOAD")]
+    pub workloads: Vec<String>,
+    /// Why the change is intended (required; shown by check and the release report).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// The commit that makes the change.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -122,6 +122,7 @@ fn dispatch(global: &GlobalOpts, command: Command) -> Result<i32> {
         Command::Init(args) => commands::init(global, args, out),
         Command::Report(args) => commands::report(global, args, out),
         Command::Export(args) => commands::export(global, args, out),
+        Command::Accept(args) => commands::accept(global, args, out),
         Command::Import(ImportCmd::Criterion(args)) => {
             commands::import_criterion(global, args, out)
         }

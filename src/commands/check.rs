@@ -7,8 +7,9 @@ use anyhow::Result;
 
 use crate::cli::{CheckArgs, GlobalOpts};
 use crate::report::{Progress, ProgressMode};
+use crate::services::accepted::acceptances_between;
 use crate::services::gate::{Outputs, report};
-use crate::services::load::load_commands;
+use crate::services::load::{load_commands, open_store};
 use crate::services::sides::{Selection, Side, Sides, measure_sides};
 use crate::store::{LastCheck, Repo, save_last_check, short};
 
@@ -33,6 +34,9 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         format!("{} (HEAD)", short(&head))
     };
     let base_commit = base.clone();
+    // Read before measuring, so that an unreadable store stops the check now.
+    let store = open_store(&repo, &ws, None, Some(&config))?;
+    let acceptances = acceptances_between(&repo, store.as_ref(), &base, &head, dirty)?;
     let sides = Sides {
         base: Side::Commit(base),
         candidate: Side::WorkingTree,
@@ -75,6 +79,7 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         candidate,
         Some(timing),
         results,
+        &acceptances,
         out,
     )?;
     // `cargo perf export` publishes these; a check whose verdicts cannot be kept still judged.

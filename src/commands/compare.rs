@@ -13,6 +13,7 @@ use crate::gate::{GateResult, GateVerdict, apply_verdicts};
 use crate::measure::Measured;
 use crate::pipeline::evaluate;
 use crate::report::{Progress, ProgressMode};
+use crate::services::accepted::acceptances_between;
 use crate::services::gate::{Outputs, report};
 use crate::services::load::{load_commands, open_store, print_warnings};
 use crate::services::sides::{Selection, Side, Sides, measure_sides};
@@ -35,6 +36,8 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
     if args.measure {
         let started = std::time::Instant::now();
         let (ws, config, workloads) = load_commands(global, &args.sampling, &args.packages)?;
+        let store = open_store(&repo, &ws, args.store.store.as_ref(), Some(&config))?;
+        let acceptances = acceptances_between(&repo, store.as_ref(), &a, &b, false)?;
         let candidate = if b == repo.head()? && !repo.is_dirty()? {
             Side::WorkingTree
         } else {
@@ -72,6 +75,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             b_label,
             Some(timing),
             results,
+            &acceptances,
             out,
         );
     }
@@ -140,6 +144,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         );
     }
     apply_verdicts(&mut results);
+    let acceptances = acceptances_between(&repo, store.as_ref(), &a, &b, false)?;
     report(
         global,
         &args.output,
@@ -149,6 +154,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         b_label,
         None,
         results,
+        &acceptances,
         out,
     )
 }
@@ -371,6 +377,7 @@ fn stored_results(
             spent_ns: 0,
             notes,
             undecidable: false,
+            accepted: None,
             figure: None,
         });
     }

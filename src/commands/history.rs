@@ -8,6 +8,7 @@ use anyhow::Result;
 use crate::cli::{GlobalOpts, HistoryArgs, MachineFilter, MessageFormat};
 use crate::errors::exit_codes;
 use crate::report::{HistoryOutput, HistoryPoint, Human, Json};
+use crate::services::accepted::acceptances_of;
 use crate::services::load::{open_store, print_warnings};
 use crate::store::{Repo, points, short};
 use crate::workspace::Workspace;
@@ -50,6 +51,7 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
                 subject: subject.clone(),
                 point,
                 change: None,
+                accepted: None,
             });
         }
         if out_points.len() > before {
@@ -58,6 +60,7 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     }
     let mut points = out_points;
     set_changes(&mut points);
+    mark_accepted(&repo, store.as_ref(), &mut points)?;
     if args.max_count == Some(0) {
         return Ok(exit_codes::OK);
     }
@@ -92,6 +95,28 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     output.history(&points, args.machine == MachineFilter::Any, out)?;
     growth(global, &points, out)?;
     Ok(exit_codes::OK)
+}
+
+/// Marks each point whose commit has an acceptance that covers its workload (the newest).
+fn mark_accepted(
+    repo: &Repo,
+    store: &dyn crate::store::Store,
+    points: &mut [HistoryPoint],
+) -> Result<()> {
+    let mut commits: Vec<String> = Vec::new();
+    for p in points.iter() {
+        if commits.last() != Some(&p.commit) {
+            commits.push(p.commit.clone());
+        }
+    }
+    let acceptances = acceptances_of(repo, store, &commits)?;
+    for p in points.iter_mut() {
+        p.accepted = acceptances
+            .iter()
+            .find(|a| a.commit == p.commit && a.covers(&p.point.workload))
+            .map(|a| a.reason.clone());
+    }
+    Ok(())
 }
 
 /// Per commit and machine, the growth exponent of each declared workload whose fixtures it

@@ -1,6 +1,7 @@
 //! One module per command: each parses nothing (clap did), loads what it needs through
 //! `services`, and renders through `report`. No command module imports another.
 
+mod accept;
 mod bisect;
 mod calibrate;
 mod check;
@@ -14,6 +15,7 @@ mod run;
 mod show;
 mod sync;
 
+pub use accept::accept;
 pub use bisect::bisect;
 pub use calibrate::calibrate;
 pub use check::check;

@@ -10,6 +10,7 @@ use crate::config::{self, Config, DEFAULT_THRESHOLD, MANIFEST_NAME, SamplingOver
 use crate::discover::CRITERION_PREFIX;
 use crate::errors::exit_codes;
 use crate::report::release::{CommitInfo, Format, Input, build, render};
+use crate::services::accepted::acceptances_of;
 use crate::services::load::{open_store, print_warnings};
 use crate::store::{Point, Record, Repo, Store, parse_lines, points, short};
 use crate::vocab::load::LoadReport;
@@ -170,6 +171,19 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
         .collect();
     let loads = last_loads(store.as_ref(), &walk, &found)?;
     let threshold = |name: &str| threshold_of(config.as_ref(), name);
+    let newest_first: Vec<String> = walk.iter().rev().cloned().collect();
+    let index: HashMap<&str, usize> = walk
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let mut accepted: Vec<(usize, crate::vocab::Acceptance)> =
+        acceptances_of(&repo, store.as_ref(), &newest_first)?
+            .into_iter()
+            .filter_map(|a| Some((*index.get(a.commit.as_str())?, a)))
+            .collect();
+    // Oldest first; within a commit, the order of acceptance.
+    accepted.reverse();
     let report = build(Input {
         from_rev,
         to_rev: args.to.clone(),
@@ -179,6 +193,7 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
         machine_note: note,
         threshold: &threshold,
         loads,
+        accepted,
     });
     let text = render(&report, format, args.templates.as_deref()).map_err(anyhow::Error::msg)?;
     match &args.output {

@@ -444,6 +444,7 @@ fn result_of(k: Track, quick: bool) -> GateResult {
         spent_ns,
         notes,
         undecidable: too_few,
+        accepted: None,
         figure: None,
     }
 }
@@ -476,6 +477,7 @@ fn removed(target: &str, id: &str) -> GateResult {
         spent_ns: 0,
         notes: Vec::new(),
         undecidable: false,
+        accepted: None,
         figure: None,
     }
 }

@@ -380,6 +380,7 @@ fn result(
         spent_ns,
         notes,
         undecidable: false,
+        accepted: None,
         figure: Some(figure),
     }
 }

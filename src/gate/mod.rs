@@ -1,12 +1,14 @@
 //! The gate: base and candidate measured now, interleaved, and judged with the statistics of
 //! `stats::compare`, with false discovery control across every workload of the check.
 
+mod accepted;
 mod criterion;
 mod load;
 
 pub mod bisect;
 pub mod calibrate;
 mod growth;
+pub use accepted::apply_acceptances;
 pub use criterion::{BenchGate, run_bench_gate};
 pub use growth::{GROWTH_TOLERANCE, GrowthFigure, GrowthFinding, GrowthVerdict, growth_findings};
 pub use load::{LoadFigure, LoadGate, run_load_gate};
@@ -56,6 +58,9 @@ pub enum GateVerdict {
     Added,
     /// Only the base has it (stored comparisons).
     Removed,
+    /// It regressed or broke its budget, and an acceptance on the path to the candidate says
+    /// the change is intended (`GateResult::accepted`).
+    Accepted,
 }
 
 impl From<Verdict> for GateVerdict {
@@ -79,6 +84,7 @@ impl GateVerdict {
             GateVerdict::Failed => "failed",
             GateVerdict::Added => "added",
             GateVerdict::Removed => "removed",
+            GateVerdict::Accepted => "accepted",
         }
     }
 }
@@ -105,13 +111,15 @@ pub struct GateResult {
     pub undecidable: bool,
     /// For a load workload, the figure judged (its blocks are the samples).
     pub figure: Option<LoadFigure>,
+    /// The acceptance that made a regression or a budget breach `accepted`.
+    pub accepted: Option<crate::vocab::Acceptance>,
 }
 
 impl GateResult {
     /// Whether this workload fails the gate.
     pub fn fails(&self, strict: bool) -> bool {
         matches!(self.verdict, GateVerdict::Regressed | GateVerdict::Failed)
-            || self.candidate.budget.is_over()
+            || (self.candidate.budget.is_over() && self.accepted.is_none())
             || (strict && self.verdict == GateVerdict::Inconclusive)
     }
 }
@@ -340,6 +348,7 @@ pub fn run_gate_with_benches(
             spent_ns,
             notes,
             undecidable: false,
+            accepted: None,
             figure: None,
         });
     }
@@ -414,7 +423,7 @@ mod tests {
     use crate::stats::Interval;
     use crate::vocab::Class;
 
-    fn result(name: &str, metric: Metric, comparison: Comparison) -> GateResult {
+    pub(super) fn result(name: &str, metric: Metric, comparison: Comparison) -> GateResult {
         let w = Workload::stored(
             name,
             Class::Small,
@@ -434,6 +443,7 @@ mod tests {
             spent_ns: 0,
             notes: Vec::new(),
             undecidable: false,
+            accepted: None,
             figure: None,
         }
     }

@@ -114,6 +114,7 @@ impl CheckReport {
             GateVerdict::Failed,
             GateVerdict::Added,
             GateVerdict::Removed,
+            GateVerdict::Accepted,
         ] {
             let n = self.results.iter().filter(|r| r.verdict == v).count();
             if n > 0 {
@@ -211,7 +212,7 @@ pub fn failure_line(r: &GateResult, strict: bool) -> Option<String> {
             }
         ));
     }
-    if r.candidate.budget.is_over() {
+    if r.candidate.budget.is_over() && r.accepted.is_none() {
         return Some(format!("{name} is over budget: {}", budget_cell(r)));
     }
     if strict && r.verdict == GateVerdict::Inconclusive {
@@ -221,6 +222,42 @@ pub fn failure_line(r: &GateResult, strict: bool) -> Option<String> {
         ));
     }
     None
+}
+
+/// For an accepted workload: what changed and who accepted it, where and why, in one line.
+/// `parse/large: +48.2% [+45.0%, +51.3%] (wall time), accepted in 1a2b3c4d5e (`parse/*`) by
+/// Ann <ann@example.com>: the new parser builds its table up front`.
+pub fn accepted_line(r: &GateResult) -> Option<String> {
+    let a = r.accepted.as_ref()?;
+    let mut what = Vec::new();
+    if r.comparison.is_some() {
+        what.push(format!(
+            "{} ({}{})",
+            change_cell(r),
+            metric_word(r),
+            if r.figure.is_some() || r.metric.is_exact() {
+                ""
+            } else {
+                " time"
+            }
+        ));
+    }
+    if r.candidate.budget.is_over() {
+        what.push(format!("over budget {}", budget_cell(r)));
+    }
+    Some(format!(
+        "{}: {}, accepted in {}{} (`{}`) by {}: {}",
+        r.candidate.workload.name,
+        what.join(", "),
+        crate::store::short(&a.commit),
+        match a.source {
+            crate::vocab::AcceptanceSource::Command => "",
+            crate::vocab::AcceptanceSource::Trailer => "'s message",
+        },
+        a.pattern,
+        a.author,
+        a.reason
+    ))
 }
 
 /// For an inconclusive verdict, the largest change its interval still allows either way

@@ -352,7 +352,8 @@ fn describe(b: &Breach, r: &WorkloadResult) -> String {
 /// The check's table, and the reasons it failed.
 pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> io::Result<()> {
     use super::check::{
-        budget_cell, change_cell, failure_line, median_cells, metric_word, p_cell, undecided_line,
+        accepted_line, budget_cell, change_cell, failure_line, median_cells, metric_word, p_cell,
+        undecided_line,
     };
     writeln!(
         out,
@@ -401,6 +402,13 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
                     writeln!(out, "  | {}", t(l))?;
                 }
             }
+        }
+    }
+    let accepted: Vec<String> = report.results.iter().filter_map(accepted_line).collect();
+    if !accepted.is_empty() {
+        writeln!(out, "Accepted (intended changes, not failing the gate):")?;
+        for line in accepted {
+            writeln!(out, "  {}", t(&line))?;
         }
     }
     if !report.growth.is_empty() {

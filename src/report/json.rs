@@ -376,6 +376,8 @@ struct CheckWorkload<'a> {
     /// What an inconclusive verdict could hide and what would decide it, for people.
     undecided: Option<String>,
     notes: &'a [String],
+    /// The acceptance that made a regression or a budget breach `accepted`, or `null`.
+    accepted: Option<&'a crate::vocab::Acceptance>,
     /// With the instructions metric: each side's counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     counts: Option<SideCounts<'a>>,
@@ -423,6 +425,7 @@ impl super::GateOutput for Json {
                     hidden_change: super::check::hidden_change(r),
                     undecided: super::check::undecided_line(r),
                     notes: &r.notes,
+                    accepted: r.accepted.as_ref(),
                     counts: r.metric.is_exact().then(|| SideCounts {
                         base: CountsJson::new(r.base.counts.as_ref()),
                         new: CountsJson::new(r.candidate.counts.as_ref()),

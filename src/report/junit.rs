@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::check::{CheckReport, change_cell, failure_line};
+use super::check::{CheckReport, accepted_line, change_cell, failure_line};
 
 fn escape(text: &str) -> String {
     super::escape::xml(text)
@@ -52,28 +52,42 @@ pub fn junit(report: &CheckReport) -> String {
                     escape(&change_cell(r))
                 );
             }
-            None => {
-                let _ = writeln!(xml, "/>");
-            }
+            // An accepted change passes, with who accepted it and why beside it.
+            None => match accepted_line(r) {
+                Some(line) => {
+                    let _ = writeln!(
+                        xml,
+                        ">\n      <system-out>{}</system-out>\n    </testcase>",
+                        escape(&line)
+                    );
+                }
+                None => {
+                    let _ = writeln!(xml, "/>");
+                }
+            },
         }
     }
     xml.push_str("  </testsuite>\n</testsuites>\n");
     xml
 }
 
-/// GitHub Actions workflow commands (`::error ...`) for every workload that fails the gate.
+/// GitHub Actions workflow commands: `::error ...` for every workload that fails the gate,
+/// `::notice ...` for every accepted change.
 pub fn github_annotations(report: &CheckReport) -> String {
     let mut text = String::new();
     for r in &report.results {
-        if let Some(line) = failure_line(r, report.strict) {
-            // Workflow commands end at a newline and treat % specially; other control
-            // characters are shown escaped, as on the terminal.
-            let line = super::escape::terminal(&line)
-                .replace('%', "%25")
-                .replace('\r', "%0D")
-                .replace('\n', "%0A");
-            let _ = writeln!(text, "::error title=cargo perf::{line}");
-        }
+        let (command, line) = match (failure_line(r, report.strict), accepted_line(r)) {
+            (Some(line), _) => ("error title=cargo perf", line),
+            (None, Some(line)) => ("notice title=cargo perf (accepted)", line),
+            (None, None) => continue,
+        };
+        // Workflow commands end at a newline and treat % specially; other control
+        // characters are shown escaped, as on the terminal.
+        let line = super::escape::terminal(&line)
+            .replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A");
+        let _ = writeln!(text, "::{command}::{line}");
     }
     text
 }

@@ -71,6 +71,20 @@ impl super::GateOutput for Markdown {
                 writeln!(out, "- {}", cell(&f))?;
             }
         }
+        let accepted: Vec<String> = report
+            .results
+            .iter()
+            .filter_map(super::check::accepted_line)
+            .collect();
+        if !accepted.is_empty() {
+            writeln!(
+                out,
+                "\n**Accepted** (intended changes, not failing the gate):\n"
+            )?;
+            for line in accepted {
+                writeln!(out, "- {}", cell(&line))?;
+            }
+        }
         if !report.growth.is_empty() {
             writeln!(out, "\n**Growth with fixture size** (time ~ n^k):\n")?;
             for g in &report.growth {

@@ -8,8 +8,9 @@ use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use super::chart::{Chart, LatencyChart, chart, latency_chart};
-use crate::stats::changepoint::{Settings, detect};
+use crate::stats::changepoint::{Settings, detect_with_cuts};
 use crate::store::Point;
+use crate::vocab::Acceptance;
 use crate::vocab::Status;
 use crate::vocab::load::{LoadReport, STORED_SECONDS};
 use crate::vocab::units::{format_bytes, format_ns};
@@ -55,6 +56,8 @@ pub struct Report {
     pub hosts: Vec<Host>,
     pub summary: Counts,
     pub workloads: Vec<WorkloadReport>,
+    /// The changes accepted as intended on the path, oldest first.
+    pub accepted: Vec<AcceptedChange>,
     /// Per declared workload recorded over several fixtures: its growth exponent at the first
     /// and last commit that has them all.
     pub growth: Vec<GrowthTrend>,
@@ -135,6 +138,22 @@ pub struct Counts {
     pub unchanged: usize,
     pub over_budget: usize,
     pub failed: usize,
+    /// Workloads with a change of level that was accepted as intended.
+    pub accepted: usize,
+}
+
+/// A change accepted as intended (`cargo perf accept`, or a `Perf-Accepted:` line).
+#[derive(Debug, Clone, Serialize)]
+pub struct AcceptedChange {
+    pub commit: CommitInfo,
+    /// The glob it names workloads with.
+    pub pattern: String,
+    /// The workloads of the report it matches.
+    pub workloads: Vec<String>,
+    pub reason: String,
+    pub author: String,
+    /// `command` or `trailer`.
+    pub source: crate::vocab::AcceptanceSource,
 }
 
 /// One workload over the path.
@@ -202,8 +221,20 @@ pub struct ChangeReport {
     pub step: f64,
     pub before_ns: f64,
     pub after_ns: f64,
+    /// `null` for an accepted change, which is not tested.
     pub p: f64,
     pub p_adjusted: f64,
+    /// For a change at a commit that accepted it: why (`reason`, `pattern`, `author`);
+    /// `null` otherwise. It does not count towards the workload's verdict.
+    pub accepted: Option<AcceptedNote>,
+}
+
+/// Why a change point was accepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct AcceptedNote {
+    pub reason: String,
+    pub pattern: String,
+    pub author: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -255,6 +286,8 @@ pub struct Input<'a> {
     pub threshold: &'a dyn Fn(&str) -> f64,
     /// Per load workload, the report of its last record on the path (by commit index).
     pub loads: BTreeMap<String, (usize, LoadReport)>,
+    /// The acceptances of commits on the path, each with the index of its commit.
+    pub accepted: Vec<(usize, Acceptance)>,
 }
 
 /// Builds the report. Pure: the same input gives the same report.
@@ -285,12 +318,34 @@ pub fn build(input: Input) -> Report {
         .map(|s| s.iter().filter_map(|(_, p)| p.median_ns).collect())
         .collect();
     let thresholds: Vec<f64> = names.iter().map(|n| (input.threshold)(n)).collect();
-    let found = detect(&values, &thresholds, &Settings::default());
+    // Per series, the acceptances covering it, each at the first recorded commit at or after
+    // its own (a level it accepts starts there).
+    let accepted_at: Vec<Vec<(usize, &Acceptance)>> = names
+        .iter()
+        .zip(&series)
+        .map(|(name, s)| {
+            input
+                .accepted
+                .iter()
+                .filter(|(_, a)| a.covers(name))
+                .filter_map(|(ci, a)| Some((s.iter().position(|(i, _)| i >= ci)?, a)))
+                .collect()
+        })
+        .collect();
+    let cuts: Vec<Vec<usize>> = accepted_at
+        .iter()
+        .map(|v| v.iter().map(|(at, _)| *at).collect())
+        .collect();
+    let found = detect_with_cuts(&values, &thresholds, &cuts, &Settings::default());
 
     let mut workloads = Vec::new();
     let mut counts = Counts::default();
-    for (((name, s), changes), threshold) in
-        names.into_iter().zip(series).zip(found).zip(thresholds)
+    for ((((name, s), changes), threshold), accepted_at) in names
+        .into_iter()
+        .zip(series)
+        .zip(found)
+        .zip(thresholds)
+        .zip(accepted_at)
     {
         let (Some((_, first)), Some((_, last))) = (s.first(), s.last()) else {
             continue;
@@ -312,8 +367,17 @@ pub fn build(input: Input) -> Report {
             (Some(a), Some(b)) if a > 0.0 => Some(b / a - 1.0),
             _ => None,
         };
-        let net = changes.iter().map(|c| 1.0 + c.step).product::<f64>() - 1.0;
-        let verdict = if changes.is_empty() || net.abs() < threshold {
+        // Accepted changes are intended: the verdict is the net of the others.
+        let net = changes
+            .iter()
+            .filter(|c| !c.accepted)
+            .map(|c| 1.0 + c.step)
+            .product::<f64>()
+            - 1.0;
+        if changes.iter().any(|c| c.accepted) {
+            counts.accepted += 1;
+        }
+        let verdict = if changes.iter().all(|c| c.accepted) || net.abs() < threshold {
             "unchanged"
         } else if net > 0.0 {
             "regressed"
@@ -350,6 +414,21 @@ pub fn build(input: Input) -> Report {
                 after_ns: c.after,
                 p: c.p,
                 p_adjusted: c.p_adjusted,
+                accepted: c
+                    .accepted
+                    .then(|| {
+                        // The newest acceptance that starts this level.
+                        accepted_at
+                            .iter()
+                            .rev()
+                            .find(|(at, _)| *at == c.index)
+                            .map(|(_, a)| AcceptedNote {
+                                reason: a.reason.clone(),
+                                pattern: a.pattern.clone(),
+                                author: a.author.clone(),
+                            })
+                    })
+                    .flatten(),
             })
             .collect();
         let points: Vec<SeriesPoint> = s
@@ -402,6 +481,24 @@ pub fn build(input: Input) -> Report {
         });
     }
     counts.workloads = workloads.len();
+    let accepted = input
+        .accepted
+        .iter()
+        .filter_map(|(i, a)| {
+            Some(AcceptedChange {
+                commit: input.commits.get(*i)?.clone(),
+                pattern: a.pattern.clone(),
+                workloads: workloads
+                    .iter()
+                    .filter(|w| a.covers(&w.name))
+                    .map(|w| w.name.clone())
+                    .collect(),
+                reason: a.reason.clone(),
+                author: a.author.clone(),
+                source: a.source,
+            })
+        })
+        .collect();
     let (from, to) = (
         input.commits.first().cloned(),
         input.commits.last().cloned(),
@@ -426,6 +523,7 @@ pub fn build(input: Input) -> Report {
         hosts,
         summary: counts,
         workloads,
+        accepted,
         growth,
     }
 }
@@ -520,6 +618,110 @@ pub fn render(report: &Report, format: Format, dir: Option<&Path>) -> Result<Str
 mod tests {
     use super::*;
     use crate::vocab::load::{Figures, StageReport, ThresholdOutcome};
+
+    fn point(workload: &str, median: f64) -> Point {
+        Point {
+            key: "k".into(),
+            run_id: "r".into(),
+            time: "t".into(),
+            machine: "m".into(),
+            host: String::new(),
+            dirty: false,
+            workload: workload.into(),
+            status: Status::Passed,
+            n: 10,
+            median_ns: Some(median),
+            p90_ns: None,
+            p95_ns: None,
+            cpu_median_ns: None,
+            max_rss_bytes: None,
+            growth: None,
+            throughput: None,
+            p99_ns: None,
+            budget_ns: 0,
+            kind: "command".into(),
+            rps: None,
+        }
+    }
+
+    #[test]
+    fn a_step_at_an_accepted_commit_is_accepted_and_later_steps_start_from_it() {
+        // Both workloads step up 30 % at commit 15; `parse` accepted it there and steps up
+        // 10 % more at commit 30, judged from the accepted level.
+        let commits: Vec<CommitInfo> = (0..45)
+            .map(|i| CommitInfo {
+                id: format!("{i:040}"),
+                short: format!("{i:010}"),
+                subject: format!("commit {i}"),
+                author: "a".into(),
+            })
+            .collect();
+        let mut points = Vec::new();
+        for i in 0..45 {
+            // A little alternation, so that the values are not all tied.
+            let wobble = if i % 2 == 0 { 1.0 } else { 1.004 };
+            let level = |step_at_30: f64| match i {
+                0..15 => 100.0,
+                15..30 => 130.0,
+                _ => 130.0 * step_at_30,
+            };
+            points.push((i, point("parse", level(1.1) * wobble)));
+            points.push((i, point("render", level(1.0) * wobble)));
+        }
+        let acceptance = Acceptance {
+            schema: 1,
+            id: "01".into(),
+            commit: commits[15].id.clone(),
+            pattern: "pars*".into(),
+            reason: "tables built up front".into(),
+            author: "Ann <ann@example.com>".into(),
+            time_unix: 0,
+            source: crate::vocab::AcceptanceSource::Command,
+        };
+        let threshold = |_: &str| 0.02;
+        let report = build(Input {
+            from_rev: "a".into(),
+            to_rev: "b".into(),
+            commits,
+            points,
+            machine: "m".into(),
+            machine_note: "n".into(),
+            threshold: &threshold,
+            loads: BTreeMap::new(),
+            accepted: vec![(15, acceptance)],
+        });
+        let parse = &report.workloads[0];
+        assert_eq!(parse.name, "parse");
+        assert_eq!(parse.change_points.len(), 2, "{:?}", parse.change_points);
+        let first = &parse.change_points[0];
+        assert_eq!(first.commit.subject, "commit 15");
+        assert_eq!(
+            first.accepted.as_ref().map(|a| a.reason.as_str()),
+            Some("tables built up front")
+        );
+        let second = &parse.change_points[1];
+        assert_eq!(second.commit.subject, "commit 30");
+        assert!(second.accepted.is_none());
+        assert!((second.before_ns / 130.0 - 1.0).abs() < 0.01, "{second:?}");
+        // Only the unaccepted +10 % counts.
+        assert_eq!(parse.verdict, "regressed");
+        let other = &report.workloads[1];
+        assert_eq!(other.change_points.len(), 1);
+        assert!(other.change_points[0].accepted.is_none());
+        assert_eq!(other.verdict, "regressed");
+        assert_eq!(report.summary.accepted, 1);
+        assert_eq!(report.accepted.len(), 1);
+        assert_eq!(report.accepted[0].workloads, vec!["parse".to_owned()]);
+        assert_eq!(report.accepted[0].commit.subject, "commit 15");
+        let md = render(&report, Format::Markdown, None).unwrap();
+        assert!(md.contains("tables built up front"), "{md}");
+        let html = render(&report, Format::Html, None).unwrap();
+        assert!(html.contains("<h2>Accepted changes</h2>"), "{html}");
+        assert!(
+            html.contains("Ann &lt;ann@example.com&gt;: tables built up front"),
+            "{html}"
+        );
+    }
 
     #[test]
     fn the_hosts_of_a_machine_class_are_counted_by_commit() {
@@ -636,6 +838,7 @@ mod tests {
             loads: [(point.workload.clone(), (0, report))]
                 .into_iter()
                 .collect(),
+            accepted: vec![],
         });
         for format in [Format::Html, Format::Markdown] {
             let text = render(&built, format, None).unwrap();

@@ -20,6 +20,9 @@ pub struct HistoryPoint {
     pub point: Point,
     /// Median wall time relative to the previous point of the same workload and machine.
     pub change: Option<f64>,
+    /// The reason of an acceptance of this commit that covers the workload: its change is
+    /// intended.
+    pub accepted: Option<String>,
 }
 
 fn ns(v: Option<f64>) -> String {
@@ -80,10 +83,12 @@ fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
             ns(x.p95_ns),
             ns(x.cpu_median_ns),
             x.max_rss_bytes.map_or("-".into(), format_bytes),
-            match (p.change, x.status) {
-                (_, Status::Failed) => "failed".into(),
-                (Some(c), _) => format!("{:+.1}%", c * 100.0),
-                (None, _) => "-".into(),
+            match (p.change, x.status, &p.accepted) {
+                (_, Status::Failed, _) => "failed".into(),
+                (Some(c), _, Some(_)) => format!("{:+.1}% accepted", c * 100.0),
+                (None, _, Some(_)) => "accepted".into(),
+                (Some(c), _, None) => format!("{:+.1}%", c * 100.0),
+                (None, _, None) => "-".into(),
             },
         ];
         if with_throughput {
@@ -119,6 +124,8 @@ struct PointJson<'a> {
     cpu_median_ns: Option<f64>,
     max_rss_bytes: Option<u64>,
     change: Option<f64>,
+    /// Why the commit's change of this workload is intended, when it was accepted.
+    accepted: Option<&'a str>,
     /// Units per second at the median, for criterion benchmarks that declare a throughput.
     #[serde(skip_serializing_if = "Option::is_none")]
     throughput: Option<ThroughputJson>,
@@ -170,6 +177,7 @@ fn history_json(points: &[HistoryPoint], out: &mut dyn Write) -> io::Result<()> 
             requests_per_second: x.rps,
             max_rss_bytes: x.max_rss_bytes,
             change: p.change,
+            accepted: p.accepted.as_deref(),
         };
         serde_json::to_writer(&mut *out, &line)?;
         writeln!(out)?;

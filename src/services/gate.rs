@@ -10,6 +10,7 @@ use crate::cli::{GlobalOpts, MessageFormat, ReportFormat};
 use crate::errors::exit_codes;
 use crate::gate::{GateResult, GateTiming};
 use crate::report::{CheckReport, GateOutput, Human, Json, Markdown, github_annotations, junit};
+use crate::vocab::Acceptance;
 
 /// Where a check's report goes besides standard output, opened before anything is measured so
 /// that an unwritable path is an error (exit 2) then, not after minutes of measuring.
@@ -62,6 +63,8 @@ impl Outputs {
 
 /// Prints the report in the chosen format (`timing` is `None` for stored comparisons), writes
 /// the JUnit report, the job summary and GitHub annotations, and returns the exit code.
+/// `acceptances` (newest first) turn the regressions and budget breaches they cover into
+/// `accepted`; one that names no workload of the results is warned about.
 #[allow(clippy::too_many_arguments)]
 pub fn report(
     global: &GlobalOpts,
@@ -71,9 +74,24 @@ pub fn report(
     base: String,
     candidate: String,
     timing: Option<GateTiming>,
-    results: Vec<GateResult>,
+    mut results: Vec<GateResult>,
+    acceptances: &[Acceptance],
     out: &mut dyn Write,
 ) -> Result<i32> {
+    let unused = crate::gate::apply_acceptances(&mut results, acceptances);
+    if !global.quiet {
+        for a in unused {
+            eprintln!(
+                "warning: {}",
+                crate::report::escape::terminal(&format!(
+                    "the acceptance `{}` of {} ({}) names no workload of this comparison",
+                    a.pattern,
+                    crate::store::short(&a.commit),
+                    a.reason
+                ))
+            );
+        }
+    }
     // Growth is judged on paired rounds: not on stored records.
     let growth = if timing.is_some() {
         crate::gate::growth_findings(&results)

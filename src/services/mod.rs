@@ -1,6 +1,7 @@
 //! What several commands do: load a workspace and its workloads, build and measure two sides,
 //! save a record, report a gate. No command module imports another; they share these.
 
+pub mod accepted;
 pub mod bisect;
 pub mod calibration;
 pub mod gate;

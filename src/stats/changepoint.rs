@@ -30,6 +30,9 @@ pub struct ChangePoint {
     pub p: f64,
     /// Adjusted over every test of every series (Benjamini-Hochberg).
     pub p_adjusted: f64,
+    /// Whether this is a cut given as accepted (`detect_with_cuts`): not tested, so `p` and
+    /// `p_adjusted` are NaN.
+    pub accepted: bool,
 }
 
 /// The settings of the search.
@@ -240,6 +243,74 @@ pub fn detect(
         .collect()
 }
 
+/// As `detect`, with each series cut where a new level was accepted as intended: `cuts[i]` are
+/// the indices of the first values of series `i` at such a level. Each stretch between cuts is
+/// searched on its own (its tests adjusted together with every other stretch's), so a change
+/// after a cut is judged against the level the cut started, and nothing before the cut counts
+/// against it. A cut whose step (the median of the level it ends over that of the level it
+/// starts) reaches the threshold is a change point of its own, marked `accepted`.
+pub fn detect_with_cuts(
+    series: &[Vec<f64>],
+    thresholds: &[f64],
+    cuts: &[Vec<usize>],
+    settings: &Settings,
+) -> Vec<Vec<ChangePoint>> {
+    // Every stretch of every series: (series, start, end).
+    let mut stretches: Vec<(usize, usize, usize)> = Vec::new();
+    for (i, values) in series.iter().enumerate() {
+        let mut bounds: Vec<usize> = cuts
+            .get(i)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&c| c > 0 && c < values.len())
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut start = 0;
+        for end in bounds.into_iter().chain(std::iter::once(values.len())) {
+            stretches.push((i, start, end));
+            start = end;
+        }
+    }
+    let pieces: Vec<Vec<f64>> = stretches
+        .iter()
+        .map(|&(i, a, b)| series[i][a..b].to_vec())
+        .collect();
+    let piece_thresholds: Vec<f64> = stretches.iter().map(|&(i, ..)| thresholds[i]).collect();
+    let found = detect(&pieces, &piece_thresholds, settings);
+    let mut out: Vec<Vec<ChangePoint>> = vec![Vec::new(); series.len()];
+    // The level a stretch ends at, for the cut after it: (series, its median).
+    let mut previous: Option<(usize, f64)> = None;
+    for ((&(i, start, _), points), piece) in stretches.iter().zip(found).zip(&pieces) {
+        let first_end = points.first().map_or(piece.len(), |c| c.index);
+        let last_start = points.last().map_or(0, |c| c.index);
+        let starts_at = median(&piece[..first_end]).unwrap_or(f64::NAN);
+        if let Some((j, before)) = previous
+            && j == i
+        {
+            let step = starts_at / before - 1.0;
+            if step.abs() >= thresholds[i] {
+                out[i].push(ChangePoint {
+                    index: start,
+                    step,
+                    before,
+                    after: starts_at,
+                    p: f64::NAN,
+                    p_adjusted: f64::NAN,
+                    accepted: true,
+                });
+            }
+        }
+        out[i].extend(points.into_iter().map(|c| ChangePoint {
+            index: c.index + start,
+            ..c
+        }));
+        previous = Some((i, median(&piece[last_start..]).unwrap_or(f64::NAN)));
+    }
+    out
+}
+
 /// The change points `kept` with the levels between them.
 fn levels(values: &[f64], kept: &[(Test, f64)]) -> Vec<ChangePoint> {
     let bounds: Vec<usize> = std::iter::once(0)
@@ -258,6 +329,7 @@ fn levels(values: &[f64], kept: &[(Test, f64)]) -> Vec<ChangePoint> {
                 after,
                 p: t.p,
                 p_adjusted: *q,
+                accepted: false,
             }
         })
         .collect()
@@ -280,6 +352,38 @@ mod tests {
             .flat_map(|&(n, level)| std::iter::repeat_n(level, n))
             .map(|l| l * (1.0 + noise * normal(&mut rng)))
             .collect()
+    }
+
+    #[test]
+    fn an_accepted_cut_starts_a_new_level_and_later_changes_are_judged_against_it() {
+        // 20 commits at 100, then +30 % at commit 20 (accepted there), then 20 at 130, then
+        // +10 % more at commit 40.
+        let values = noisy(&[(20, 100.0), (20, 130.0), (20, 143.0)], 0.01, 7);
+        let settings = Settings::default();
+        let plain = detect(std::slice::from_ref(&values), &[0.02], &settings);
+        assert_eq!(
+            plain[0].iter().map(|c| c.index).collect::<Vec<_>>(),
+            vec![20, 40]
+        );
+        let cut = detect_with_cuts(
+            std::slice::from_ref(&values),
+            &[0.02],
+            &[vec![20]],
+            &settings,
+        );
+        let cut = &cut[0];
+        assert_eq!(cut.len(), 2, "{cut:?}");
+        assert!(cut[0].accepted && cut[0].index == 20, "{cut:?}");
+        assert!((cut[0].step - 0.30).abs() < 0.03, "{cut:?}");
+        assert!(cut[0].p.is_nan());
+        // The later step is found from the new level (130), not from the old one.
+        assert!(!cut[1].accepted && cut[1].index == 40, "{cut:?}");
+        assert!((cut[1].before - 130.0).abs() < 3.0, "{cut:?}");
+        assert!((cut[1].step - 0.10).abs() < 0.03, "{cut:?}");
+        // A cut where nothing moved is no change point; nor is one at either end.
+        let flat = noisy(&[(40, 100.0)], 0.01, 8);
+        let none = detect_with_cuts(&[flat], &[0.02], &[vec![0, 15, 40]], &settings);
+        assert!(none[0].is_empty(), "{none:?}");
     }
 
     #[test]

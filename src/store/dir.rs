@@ -2,7 +2,8 @@
 //!
 //! A record is written to a temporary file in the same folder, synced and renamed into place, so
 //! a reader never sees half a record and a crash leaves at worst a stray temporary file (named
-//! `.tmp*`, ignored by readers). File names are `<commit>-<run id>.json`.
+//! `.tmp*`, ignored by readers). File names are `<commit>-<run id>.json`; accepted changes are
+//! in the folder `accepted/`.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -12,6 +13,11 @@ use std::path::{Path, PathBuf};
 use super::record::Record;
 use super::{EachNote, Store};
 use crate::errors::StoreError;
+use crate::vocab::{Acceptance, parse_acceptances};
+
+/// The folder, inside the store's, of accepted changes: `<commit>-<id>.json`, one acceptance a
+/// file. Readers of records look only at the store's own folder, so they never see these.
+const ACCEPTED_DIR: &str = "accepted";
 
 /// Records as files in a folder.
 pub struct DirStore {
@@ -96,25 +102,73 @@ impl DirStore {
     }
 }
 
+/// Writes `line` as the file `name` in `folder` (created if need be): to a temporary file first,
+/// synced and renamed, then the folder synced so that the rename is durable.
+fn write_file(folder: &Path, name: &str, line: &str) -> Result<(), StoreError> {
+    let io = |e| StoreError::io(folder, e);
+    std::fs::create_dir_all(folder).map_err(io)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp")
+        .tempfile_in(folder)
+        .map_err(io)?;
+    writeln!(tmp, "{line}").map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    let path = folder.join(name);
+    tmp.persist(&path)
+        .map_err(|e| StoreError::io(&path, e.error))?;
+    std::fs::File::open(folder)
+        .and_then(|d| d.sync_all())
+        .map_err(io)
+}
+
 impl Store for DirStore {
     fn append(&self, record: &Record) -> Result<(), StoreError> {
-        let io = |e| StoreError::io(&self.path, e);
-        std::fs::create_dir_all(&self.path).map_err(io)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp")
-            .tempfile_in(&self.path)
-            .map_err(io)?;
-        writeln!(tmp, "{}", record.to_line()).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        let path = self
-            .path
-            .join(format!("{}-{}.json", record.commit, record.run_id));
-        tmp.persist(&path)
-            .map_err(|e| StoreError::io(&path, e.error))?;
-        // The rename is durable once the folder is synced.
-        std::fs::File::open(&self.path)
-            .and_then(|d| d.sync_all())
-            .map_err(io)
+        write_file(
+            &self.path,
+            &format!("{}-{}.json", record.commit, record.run_id),
+            &record.to_line(),
+        )
+    }
+
+    fn add_acceptance(&self, acceptance: &Acceptance) -> Result<(), StoreError> {
+        let line = serde_json::to_string(acceptance)
+            .map_err(|e| StoreError::Invalid(format!("writing an acceptance: {e}")))?;
+        write_file(
+            &self.path.join(ACCEPTED_DIR),
+            &format!("{}-{}.json", acceptance.commit, acceptance.id),
+            &line,
+        )
+    }
+
+    fn acceptances(&self, commits: &HashSet<String>) -> Result<Vec<Acceptance>, StoreError> {
+        let folder = self.path.join(ACCEPTED_DIR);
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::io(&folder, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io(&folder, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((commit, _)) = name.strip_suffix(".json").and_then(|n| n.split_once('-'))
+            else {
+                continue;
+            };
+            if !commits.contains(commit) {
+                continue;
+            }
+            let path = entry.path();
+            if let Some(text) = self.read_file(&path) {
+                let mut warnings = self.warnings.borrow_mut();
+                out.extend(
+                    parse_acceptances(&text, &path.display().to_string(), &mut warnings)
+                        .into_iter()
+                        .filter(|a| a.commit == commit),
+                );
+            }
+        }
+        Ok(out)
     }
 
     fn commits(&self) -> Result<HashSet<String>, StoreError> {
@@ -153,6 +207,10 @@ impl Store for DirStore {
         std::mem::take(&mut *self.warnings.borrow_mut())
     }
 
+    fn describe_acceptances(&self) -> String {
+        format!("dir:{}", self.path.join(ACCEPTED_DIR).display())
+    }
+
     fn describe(&self) -> String {
         format!("dir:{}", self.path.display())
     }
@@ -182,5 +240,52 @@ impl Store for DirStore {
             .tempfile_in(&self.path)
             .map(drop)
             .map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::AcceptanceSource;
+
+    fn acceptance(commit: &str, id: &str) -> Acceptance {
+        Acceptance {
+            schema: 1,
+            id: id.into(),
+            commit: commit.into(),
+            pattern: "parse/*".into(),
+            reason: "new parser".into(),
+            author: "A <a@example.com>".into(),
+            time_unix: 1,
+            source: AcceptanceSource::Command,
+        }
+    }
+
+    #[test]
+    fn acceptances_are_kept_apart_from_records_and_read_per_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path().to_owned());
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        store.add_acceptance(&acceptance(&a, "01")).unwrap();
+        store.add_acceptance(&acceptance(&a, "02")).unwrap();
+        store.add_acceptance(&acceptance(&b, "03")).unwrap();
+        std::fs::write(
+            dir.path().join("accepted").join(format!("{a}-bad.json")),
+            "{}",
+        )
+        .unwrap();
+        // Readers of records do not see them.
+        assert!(store.commits().unwrap().is_empty());
+        let only_a: HashSet<String> = [a.clone()].into();
+        let mut got = store.acceptances(&only_a).unwrap();
+        got.sort_by(|x, y| x.id.cmp(&y.id));
+        assert_eq!(got, vec![acceptance(&a, "01"), acceptance(&a, "02")]);
+        let warnings = store.take_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("not a valid acceptance"),
+            "{}",
+            warnings[0]
+        );
     }
 }

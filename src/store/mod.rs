@@ -8,6 +8,7 @@ mod notes;
 mod record;
 mod repo;
 mod sync;
+mod sync_accepted;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ pub use last_check::{
     CheckedWorkload, LAST_CHECK_SCHEMA, LastCheck, LastChecks, load_last_checks, save_last_check,
 };
 pub use machine::Machine;
-pub use notes::{NOTES_REF, NotesStore};
+pub use notes::{ACCEPTED_REF, NOTES_REF, NotesStore};
 pub use record::{
     CriterionRecord, RECORD_SCHEMA, Record, RecordLite, StoredFit, StoredGrowth, StoredSamples,
     StoredStats, StoredSummary, WorkloadLite, WorkloadRecord, merge_set, parse_lines, rfc3339,
@@ -26,8 +27,10 @@ pub use record::{
 };
 pub use repo::{Repo, short};
 pub use sync::{DEFAULT_ATTEMPTS as SYNC_ATTEMPTS, sync};
+pub use sync_accepted::sync_acceptances;
 
 use crate::errors::StoreError;
+use crate::vocab::Acceptance;
 
 /// Opens (creating it if need be) and exclusively locks the file at `path`; the lock lasts as
 /// long as the returned file and is released by the kernel if the process dies.
@@ -53,6 +56,13 @@ pub trait Store {
     fn commits(&self) -> Result<HashSet<String>, StoreError>;
     /// The stored lines of one commit (JSON Lines), or `None`.
     fn read_text(&self, commit: &str) -> Result<Option<String>, StoreError>;
+    /// Stores an accepted change with those of its commit; nothing stored before is changed.
+    fn add_acceptance(&self, acceptance: &Acceptance) -> Result<(), StoreError>;
+    /// The stored acceptances of the given commits, in no particular order. Lines that are not
+    /// acceptances are skipped, with a warning for `take_warnings`.
+    fn acceptances(&self, commits: &HashSet<String>) -> Result<Vec<Acceptance>, StoreError>;
+    /// Where acceptances go, for messages: `refs/notes/perf-accepted` or `dir:PATH/accepted`.
+    fn describe_acceptances(&self) -> String;
     /// Where, for messages: `refs/notes/perf` or `dir:PATH`.
     fn describe(&self) -> String;
     /// Checks that a record could be written, before anything is measured.

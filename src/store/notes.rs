@@ -16,9 +16,14 @@ use super::Store;
 use super::record::Record;
 use super::repo::Repo;
 use crate::errors::StoreError;
+use crate::vocab::{Acceptance, parse_acceptances};
 
 /// The notes ref records are kept under.
 pub const NOTES_REF: &str = "refs/notes/perf";
+
+/// The notes ref accepted changes are kept under: apart from the records, so that versions of
+/// cargo-perf that know no acceptances read the records as before, without warnings.
+pub const ACCEPTED_REF: &str = "refs/notes/perf-accepted";
 
 /// Records in git notes.
 pub struct NotesStore {
@@ -65,24 +70,52 @@ impl NotesStore {
         commit: Oid,
         content: &str,
     ) -> Result<(), StoreError> {
+        self.write_note_in(repo, NOTES_REF, commit, content)
+    }
+
+    /// Writes `content` as the note of `commit` under `notes_ref`, replacing it. Call with the
+    /// lock held.
+    pub(super) fn write_note_in(
+        &self,
+        repo: &Repository,
+        notes_ref: &str,
+        commit: Oid,
+        content: &str,
+    ) -> Result<(), StoreError> {
         let sig = signature(repo);
-        match repo.note(&sig, &sig, Some(NOTES_REF), commit, content, true) {
+        match repo.note(&sig, &sig, Some(notes_ref), commit, content, true) {
             Ok(_) => Ok(()),
             Err(e) if e.code() == git2::ErrorCode::Locked => {
                 // With our lock held, no other cargo-perf is writing: a `perf.lock` beside the ref
                 // was left by a writer that died between creating and renaming it.
-                let stale = self.common_dir.join(format!("{NOTES_REF}.lock"));
+                let stale = self.common_dir.join(format!("{notes_ref}.lock"));
                 self.warnings.borrow_mut().push(format!(
                     "removed {}, left by a process that died while writing",
                     stale.display()
                 ));
                 std::fs::remove_file(&stale).map_err(|e| StoreError::io(&stale, e))?;
-                repo.note(&sig, &sig, Some(NOTES_REF), commit, content, true)
+                repo.note(&sig, &sig, Some(notes_ref), commit, content, true)
                     .map(|_| ())
                     .map_err(|e| StoreError::git(format!("writing the note of {commit}"), e))
             }
             Err(e) => Err(StoreError::git(format!("writing the note of {commit}"), e)),
         }
+    }
+}
+
+impl NotesStore {
+    /// Appends `line` to the note of `commit` under `notes_ref`, holding the lock.
+    fn append_line(&self, notes_ref: &str, commit: &str, line: &str) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        let repo = self.open()?;
+        let commit = oid(commit)?;
+        let mut content = note_text_in(&repo, notes_ref, commit)?.unwrap_or_default();
+        if !content.is_empty() && !content.ends_with('\n') {
+            content.push('\n');
+        }
+        content.push_str(line);
+        content.push('\n');
+        self.write_note_in(&repo, notes_ref, commit, &content)
     }
 }
 
@@ -99,7 +132,15 @@ pub(super) fn signature(repo: &Repository) -> Signature<'static> {
 }
 
 fn note_text(repo: &Repository, commit: Oid) -> Result<Option<String>, StoreError> {
-    match repo.find_note(Some(NOTES_REF), commit) {
+    note_text_in(repo, NOTES_REF, commit)
+}
+
+fn note_text_in(
+    repo: &Repository,
+    notes_ref: &str,
+    commit: Oid,
+) -> Result<Option<String>, StoreError> {
+    match repo.find_note(Some(notes_ref), commit) {
         Ok(note) => Ok(Some(
             String::from_utf8_lossy(note.message_bytes()).into_owned(),
         )),
@@ -118,16 +159,43 @@ impl Store for NotesStore {
     }
 
     fn append(&self, record: &Record) -> Result<(), StoreError> {
-        let _lock = self.lock()?;
+        self.append_line(NOTES_REF, &record.commit, &record.to_line())
+    }
+
+    fn add_acceptance(&self, acceptance: &Acceptance) -> Result<(), StoreError> {
+        let line = serde_json::to_string(acceptance)
+            .map_err(|e| StoreError::Invalid(format!("writing an acceptance: {e}")))?;
+        self.append_line(ACCEPTED_REF, &acceptance.commit, &line)
+    }
+
+    fn acceptances(&self, commits: &HashSet<String>) -> Result<Vec<Acceptance>, StoreError> {
         let repo = self.open()?;
-        let commit = oid(&record.commit)?;
-        let mut content = note_text(&repo, commit)?.unwrap_or_default();
-        if !content.is_empty() && !content.ends_with('\n') {
-            content.push('\n');
+        let notes = match repo.notes(Some(ACCEPTED_REF)) {
+            Ok(notes) => notes,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::git("listing accepted changes", e)),
+        };
+        let mut out = Vec::new();
+        for note in notes {
+            let (blob, commit) =
+                note.map_err(|e| StoreError::git("listing accepted changes", e))?;
+            let commit = commit.to_string();
+            if !commits.contains(&commit) {
+                continue;
+            }
+            let blob = repo
+                .find_blob(blob)
+                .map_err(|e| StoreError::git(format!("reading note blob {blob}"), e))?;
+            let text = String::from_utf8_lossy(blob.content());
+            let location = format!("{ACCEPTED_REF}, note of {}", super::repo::short(&commit));
+            let mut warnings = self.warnings.borrow_mut();
+            out.extend(
+                parse_acceptances(&text, &location, &mut warnings)
+                    .into_iter()
+                    .filter(|a| a.commit == commit),
+            );
         }
-        content.push_str(&record.to_line());
-        content.push('\n');
-        self.write_note(&repo, commit, &content)
+        Ok(out)
     }
 
     fn commits(&self) -> Result<HashSet<String>, StoreError> {
@@ -136,6 +204,10 @@ impl Store for NotesStore {
 
     fn read_text(&self, commit: &str) -> Result<Option<String>, StoreError> {
         note_text(&self.open()?, oid(commit)?)
+    }
+
+    fn describe_acceptances(&self) -> String {
+        ACCEPTED_REF.to_owned()
     }
 
     fn describe(&self) -> String {

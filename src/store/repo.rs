@@ -162,6 +162,57 @@ impl Repo {
         Ok(out)
     }
 
+    /// The commits on the first-parent path from `head` back to `base`, newest first, `base`
+    /// itself left out (`git rev-list --first-parent base..head`). Empty when `head` is `base`.
+    pub fn first_parent_range(&self, base: &str, head: &str) -> Result<Vec<String>, StoreError> {
+        let parse =
+            |c: &str| Oid::from_str(c).map_err(|e| StoreError::git("parsing a commit id", e));
+        let (base, head) = (parse(base)?, parse(head)?);
+        let mut walk = self
+            .repo
+            .revwalk()
+            .map_err(|e| StoreError::git("walking history", e))?;
+        walk.simplify_first_parent()
+            .and_then(|_| walk.push(head))
+            .and_then(|_| walk.hide(base))
+            .map_err(|e| StoreError::git("walking history", e))?;
+        let mut out = Vec::new();
+        for id in walk {
+            match id {
+                Ok(id) => out.push(id.to_string()),
+                Err(_) if self.repo.is_shallow() => break,
+                Err(e) => return Err(StoreError::git("walking history", e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The whole message of a commit, its author (`Name <email>`) and its time (seconds since
+    /// the epoch); `None` for a commit that is not here.
+    pub fn commit_info(&self, commit: &str) -> Option<(String, String, i64)> {
+        let c = self.repo.find_commit(Oid::from_str(commit).ok()?).ok()?;
+        let author = c.author();
+        Some((
+            String::from_utf8_lossy(c.message_bytes()).into_owned(),
+            format!(
+                "{} <{}>",
+                String::from_utf8_lossy(author.name_bytes()),
+                String::from_utf8_lossy(author.email_bytes())
+            ),
+            c.time().seconds(),
+        ))
+    }
+
+    /// The user's git identity, `Name <email>`, or `None` when git has none configured.
+    pub fn identity(&self) -> Option<String> {
+        let sig = self.repo.signature().ok()?;
+        Some(format!(
+            "{} <{}>",
+            String::from_utf8_lossy(sig.name_bytes()),
+            String::from_utf8_lossy(sig.email_bytes())
+        ))
+    }
+
     /// The author's name of a commit.
     pub fn author(&self, commit: &str) -> String {
         Oid::from_str(commit)

@@ -71,52 +71,80 @@ pub fn sync(
         ..SyncReport::default()
     };
     let attempts = attempts.max(1);
+    let (pushed, rejected) = exchange(
+        &git_dir,
+        remote,
+        NOTES_REF,
+        INCOMING,
+        attempts,
+        || Ok(store.open()?.refname_to_id(NOTES_REF).is_ok()),
+        || {
+            let (received, merged) = merge_incoming(store)?;
+            report.records_received += received;
+            report.notes_merged += merged;
+            Ok(())
+        },
+    )?;
+    report.pushed = pushed;
+    report.rejected_pushes = rejected;
+    Ok(report)
+}
+
+/// Exchanges `notes_ref` with `remote`, trying up to `attempts` times while other writers'
+/// pushes get in between: fetches the remote's ref into `incoming` (if it has one) and calls
+/// `merge`, then pushes the local ref (if `has_local` says there is one). Returns whether it
+/// pushed and how many pushes lost the race.
+pub(super) fn exchange(
+    git_dir: &Path,
+    remote: &str,
+    notes_ref: &str,
+    incoming: &str,
+    attempts: u32,
+    has_local: impl Fn() -> Result<bool, StoreError>,
+    mut merge: impl FnMut() -> Result<(), StoreError>,
+) -> Result<(bool, u32), StoreError> {
+    let attempts = attempts.max(1);
+    let mut rejected = 0;
     for attempt in 1..=attempts {
         if attempt > 1 {
             std::thread::sleep(backoff(attempt));
         }
-        let has_remote_notes = !git(&git_dir, &["ls-remote", remote, NOTES_REF])?
+        let has_remote = !git(git_dir, &["ls-remote", remote, notes_ref])?
             .trim()
             .is_empty();
-        if has_remote_notes {
+        if has_remote {
             git(
-                &git_dir,
+                git_dir,
                 &[
                     "fetch",
                     "--quiet",
                     remote,
-                    &format!("+{NOTES_REF}:{INCOMING}"),
+                    &format!("+{notes_ref}:{incoming}"),
                 ],
             )?;
-            let (received, merged) = merge_incoming(store)?;
-            report.records_received += received;
-            report.notes_merged += merged;
+            merge()?;
         }
-        let has_local_notes = store.open()?.refname_to_id(NOTES_REF).is_ok();
-        if !has_local_notes {
-            return Ok(report);
+        if !has_local()? {
+            return Ok((false, rejected));
         }
         match git(
-            &git_dir,
+            git_dir,
             &[
                 "push",
                 "--quiet",
                 remote,
-                &format!("{NOTES_REF}:{NOTES_REF}"),
+                &format!("{notes_ref}:{notes_ref}"),
             ],
         ) {
-            Ok(_) => {
-                report.pushed = true;
-                return Ok(report);
-            }
+            Ok(_) => return Ok((true, rejected)),
             // Someone pushed between our fetch and our push: fetch and merge again.
             Err(StoreError::GitCommand { stderr, .. }) if is_race(&stderr) => {
-                report.rejected_pushes += 1;
+                rejected += 1;
                 if attempt == attempts {
                     return Err(StoreError::Invalid(format!(
-                        "`{remote}` rejected the push of {NOTES_REF} {attempts} times: other \
-                         writers pushed in between each time. Every record is kept here and in \
-                         `{remote}`; run `cargo perf sync` again, or allow more tries with \
+                        "`{remote}` rejected the push of {notes_ref} {attempts} times: other \
+                         writers pushed in between each time. Everything stored is kept here and \
+                         in `{remote}`; run `cargo perf sync` again, or allow more tries with \
                          --attempts (git said: {})",
                         stderr
                             .lines()
@@ -129,7 +157,7 @@ pub fn sync(
             Err(e) => return Err(e),
         }
     }
-    Ok(report)
+    Ok((false, rejected))
 }
 
 /// Whether git's complaint about a push means that the remote's notes moved since we fetched
@@ -224,7 +252,7 @@ fn merge_incoming(store: &NotesStore) -> Result<(usize, usize), StoreError> {
 }
 
 /// `ours` followed by the lines of `theirs` it lacks, and how many those were.
-fn union(ours: &str, theirs: &str) -> (String, usize) {
+pub(super) fn union(ours: &str, theirs: &str) -> (String, usize) {
     let have: HashSet<&str> = ours
         .lines()
         .map(str::trim)
@@ -245,7 +273,10 @@ fn union(ours: &str, theirs: &str) -> (String, usize) {
     (text, added)
 }
 
-fn notes_of(repo: &git2::Repository, notes_ref: &str) -> Result<Vec<(Oid, String)>, StoreError> {
+pub(super) fn notes_of(
+    repo: &git2::Repository,
+    notes_ref: &str,
+) -> Result<Vec<(Oid, String)>, StoreError> {
     let notes = repo
         .notes(Some(notes_ref))
         .map_err(|e| StoreError::git("listing notes", e))?;
@@ -260,7 +291,7 @@ fn notes_of(repo: &git2::Repository, notes_ref: &str) -> Result<Vec<(Oid, String
     Ok(out)
 }
 
-fn note_of(
+pub(super) fn note_of(
     repo: &git2::Repository,
     notes_ref: &str,
     commit: Oid,
@@ -292,7 +323,7 @@ fn count_incoming_new(repo: &git2::Repository) -> Result<usize, StoreError> {
 }
 
 /// Runs `git --git-dir DIR ARGS` and returns its standard output.
-fn git(git_dir: &Path, args: &[&str]) -> Result<String, StoreError> {
+pub(super) fn git(git_dir: &Path, args: &[&str]) -> Result<String, StoreError> {
     let out = Command::new("git")
         .arg("--git-dir")
         .arg(git_dir)

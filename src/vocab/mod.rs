@@ -1,7 +1,8 @@
 //! The shared vocabulary: samples and failures, throughput, size classes, metrics and statuses,
-//! durations and sizes and their formatting. The bottom of the crate: it imports nothing of the
+//! durations and sizes and their formatting, accepted changes. The bottom of the crate: it imports nothing of the
 //! crate but errors, and every other module may use it.
 
+mod accepted;
 mod counts;
 mod kinds;
 pub mod load;
@@ -11,6 +12,10 @@ pub mod service_metrics;
 mod throughput;
 pub mod units;
 
+pub use accepted::{
+    ACCEPTANCE_SCHEMA, Acceptance, Source as AcceptanceSource, TRAILER_KEY, check_pattern,
+    parse_acceptances, parse_trailers, pattern_matches,
+};
 pub use counts::Counts;
 pub use kinds::{Class, Metric, Status};
 pub use machine::check_machine_key;

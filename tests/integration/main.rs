@@ -1,6 +1,7 @@
 //! End-to-end tests of the `cargo-perf` binary: real processes, real cargo builds of the
 //! fixture crates, temporary workspaces.
 
+mod accept;
 mod bad_input;
 mod bisect;
 mod budgets;
