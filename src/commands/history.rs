@@ -89,8 +89,11 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
         MessageFormat::Human => &Human,
         MessageFormat::Json => &Json,
     };
-    output.history(&points, args.machine == MachineFilter::Any, out)?;
-    growth(global, &points, out)?;
+    // Hundreds of thousands of lines: written in blocks, not a write per line.
+    let mut out = std::io::BufWriter::new(out);
+    output.history(&points, args.machine == MachineFilter::Any, &mut out)?;
+    growth(global, &points, &mut out)?;
+    out.flush()?;
     Ok(exit_codes::OK)
 }
 
@@ -168,17 +171,21 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> 
 /// The change of each point's median wall time from the previous (older) point of the same
 /// workload on the same machine. Points are newest first.
 fn set_changes(points: &mut [HistoryPoint]) {
-    let mut previous: HashMap<(String, String), f64> = HashMap::new();
-    for p in points.iter_mut().rev() {
+    let mut changes = vec![None; points.len()];
+    let mut previous: HashMap<(&str, &str), f64> = HashMap::new();
+    for (i, p) in points.iter().enumerate().rev() {
         let Some(median) = p.point.median_ns else {
             continue;
         };
-        let key = (p.point.workload.clone(), p.point.machine.clone());
+        let key = (p.point.workload.as_str(), p.point.machine.as_str());
         if let Some(&before) = previous.get(&key)
             && before > 0.0
         {
-            p.change = Some(median / before - 1.0);
+            changes[i] = Some(median / before - 1.0);
         }
         previous.insert(key, median);
+    }
+    for (p, change) in points.iter_mut().zip(changes) {
+        p.change = change;
     }
 }

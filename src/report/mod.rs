@@ -11,6 +11,7 @@ mod markdown;
 mod progress;
 pub mod release;
 mod store;
+mod table;
 
 use std::io::{self, Write};
 

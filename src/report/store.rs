@@ -50,8 +50,11 @@ fn t(text: &str) -> String {
 }
 
 /// `history` for people, newest first.
-fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
-    let mut b = Builder::default();
+fn history_table(
+    points: &[HistoryPoint],
+    with_machine: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut header = vec![
         "commit", "subject", "workload", "n", "median", "p95", "CPU", "peak RSS", "change",
     ];
@@ -64,7 +67,7 @@ fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
     if with_machine {
         header.push("machine");
     }
-    b.push_record(header);
+    let mut table = super::table::Table::new(&header);
     for p in points {
         let x = &p.point;
         let mut subject: String = t(&p.subject).chars().take(32).collect();
@@ -92,13 +95,10 @@ fn history_table(points: &[HistoryPoint], with_machine: bool) -> String {
         if with_machine {
             row.push(t(&x.machine));
         }
-        b.push_record(row);
+        table.push(row);
     }
-    let mut table = b.build();
-    table
-        .with(Style::sharp())
-        .modify(Columns::new(3..9), Alignment::right());
-    table.to_string()
+    table.write(3..9, out)?;
+    writeln!(out)
 }
 
 #[derive(Serialize)]
@@ -270,7 +270,7 @@ impl super::HistoryOutput for super::Human {
         with_machine: bool,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        writeln!(out, "{}", history_table(points, with_machine))
+        history_table(points, with_machine, out)
     }
 }
 

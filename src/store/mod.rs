@@ -2,6 +2,7 @@
 
 mod dir;
 mod index;
+mod index_rows;
 mod machine;
 mod notes;
 mod record;
