@@ -31,32 +31,34 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     let mut warnings = warnings;
     warnings.extend(store.take_warnings());
     print_warnings(&warnings);
-    let mut out_points = Vec::new();
-    let mut commits_shown = 0;
-    for commit in walk {
+    // The commits shown, newest first, each with its subject and points.
+    let mut shown: Vec<(&str, String, Vec<crate::store::Point>)> = Vec::new();
+    for commit in &walk {
         // `-n 0` shows nothing, as `git log -n 0` does.
-        if args.max_count.is_some_and(|n| commits_shown >= n) {
+        if args.max_count.is_some_and(|n| shown.len() >= n) {
             break;
         }
-        let Some(found) = keys.get(&commit).and_then(|k| by_key.remove(k)) else {
+        let Some(mut found) = keys.get(commit).and_then(|k| by_key.remove(k)) else {
             continue;
         };
-        let before = out_points.len();
-        let subject = repo.subject(&commit);
+        found.retain(|p| keep(&p.machine));
         // Newest first: later lines of a note are later records.
-        for point in found.into_iter().rev().filter(|p| keep(&p.machine)) {
-            out_points.push(HistoryPoint {
-                commit: commit.clone(),
-                subject: subject.clone(),
-                point,
-                change: None,
-            });
-        }
-        if out_points.len() > before {
-            commits_shown += 1;
+        found.reverse();
+        if !found.is_empty() {
+            shown.push((commit, repo.subject(commit), found));
         }
     }
-    let mut points = out_points;
+    let mut points: Vec<HistoryPoint<'_>> = shown
+        .iter()
+        .flat_map(|(commit, subject, found)| {
+            found.iter().map(move |point| HistoryPoint {
+                commit,
+                subject,
+                point,
+                change: None,
+            })
+        })
+        .collect();
     set_changes(&mut points);
     if args.max_count == Some(0) {
         return Ok(exit_codes::OK);
@@ -99,7 +101,7 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
 
 /// Per commit and machine, the growth exponent of each declared workload whose fixtures it
 /// recorded at two or more sizes (from their medians), newest first.
-fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> Result<()> {
+fn growth(global: &GlobalOpts, points: &[HistoryPoint<'_>], out: &mut dyn Write) -> Result<()> {
     // (commit, machine, group) in the order met, with each fixture's (name, size, median, fit).
     type Fixtures = Vec<(String, f64, f64, Option<crate::store::StoredFit>)>;
     let mut found: Vec<((String, String, String), bool, Fixtures)> = Vec::new();
@@ -107,7 +109,11 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> 
         let (Some(g), Some(median)) = (&p.point.growth, p.point.median_ns) else {
             continue;
         };
-        let key = (p.commit.clone(), p.point.machine.clone(), g.group.clone());
+        let key = (
+            p.commit.to_owned(),
+            p.point.machine.clone(),
+            g.group.clone(),
+        );
         let entry = match found.iter_mut().find(|(k, _, _)| *k == key) {
             Some(e) => e,
             None => {
@@ -170,7 +176,7 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> 
 
 /// The change of each point's median wall time from the previous (older) point of the same
 /// workload on the same machine. Points are newest first.
-fn set_changes(points: &mut [HistoryPoint]) {
+fn set_changes(points: &mut [HistoryPoint<'_>]) {
     let mut changes = vec![None; points.len()];
     let mut previous: HashMap<(&str, &str), f64> = HashMap::new();
     for (i, p) in points.iter().enumerate().rev() {

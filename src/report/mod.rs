@@ -67,7 +67,7 @@ pub trait RecordOutput {
 pub trait HistoryOutput {
     fn history(
         &self,
-        points: &[HistoryPoint],
+        points: &[HistoryPoint<'_>],
         with_machine: bool,
         out: &mut dyn Write,
     ) -> io::Result<()>;
