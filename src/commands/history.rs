@@ -32,33 +32,35 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     let mut warnings = warnings;
     warnings.extend(store.take_warnings());
     print_warnings(&warnings);
-    let mut out_points = Vec::new();
-    let mut commits_shown = 0;
-    for commit in walk {
+    // The commits shown, newest first, each with its subject and points.
+    let mut shown: Vec<(&str, String, Vec<crate::store::Point>)> = Vec::new();
+    for commit in &walk {
         // `-n 0` shows nothing, as `git log -n 0` does.
-        if args.max_count.is_some_and(|n| commits_shown >= n) {
+        if args.max_count.is_some_and(|n| shown.len() >= n) {
             break;
         }
-        let Some(found) = keys.get(&commit).and_then(|k| by_key.remove(k)) else {
+        let Some(mut found) = keys.get(commit).and_then(|k| by_key.remove(k)) else {
             continue;
         };
-        let before = out_points.len();
-        let subject = repo.subject(&commit);
+        found.retain(|p| keep(&p.machine));
         // Newest first: later lines of a note are later records.
-        for point in found.into_iter().rev().filter(|p| keep(&p.machine)) {
-            out_points.push(HistoryPoint {
-                commit: commit.clone(),
-                subject: subject.clone(),
+        found.reverse();
+        if !found.is_empty() {
+            shown.push((commit, repo.subject(commit), found));
+        }
+    }
+    let mut points: Vec<HistoryPoint<'_>> = shown
+        .iter()
+        .flat_map(|(commit, subject, found)| {
+            found.iter().map(move |point| HistoryPoint {
+                commit,
+                subject,
                 point,
                 change: None,
                 accepted: None,
-            });
-        }
-        if out_points.len() > before {
-            commits_shown += 1;
-        }
-    }
-    let mut points = out_points;
+            })
+        })
+        .collect();
     set_changes(&mut points);
     mark_accepted(&repo, store.as_ref(), &mut points)?;
     if args.max_count == Some(0) {
@@ -92,8 +94,11 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
         MessageFormat::Human => &Human,
         MessageFormat::Json => &Json,
     };
-    output.history(&points, args.machine == MachineFilter::Any, out)?;
-    growth(global, &points, out)?;
+    // Hundreds of thousands of lines: written in blocks, not a write per line.
+    let mut out = std::io::BufWriter::new(out);
+    output.history(&points, args.machine == MachineFilter::Any, &mut out)?;
+    growth(global, &points, &mut out)?;
+    out.flush()?;
     Ok(exit_codes::OK)
 }
 
@@ -105,8 +110,8 @@ fn mark_accepted(
 ) -> Result<()> {
     let mut commits: Vec<String> = Vec::new();
     for p in points.iter() {
-        if commits.last() != Some(&p.commit) {
-            commits.push(p.commit.clone());
+        if commits.last().map(String::as_str) != Some(p.commit) {
+            commits.push(p.commit.to_owned());
         }
     }
     let acceptances = acceptances_of(repo, store, &commits)?;
@@ -121,7 +126,7 @@ fn mark_accepted(
 
 /// Per commit and machine, the growth exponent of each declared workload whose fixtures it
 /// recorded at two or more sizes (from their medians), newest first.
-fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> Result<()> {
+fn growth(global: &GlobalOpts, points: &[HistoryPoint<'_>], out: &mut dyn Write) -> Result<()> {
     // (commit, machine, group) in the order met, with each fixture's (name, size, median, fit).
     type Fixtures = Vec<(String, f64, f64, Option<crate::store::StoredFit>)>;
     let mut found: Vec<((String, String, String), bool, Fixtures)> = Vec::new();
@@ -129,7 +134,11 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> 
         let (Some(g), Some(median)) = (&p.point.growth, p.point.median_ns) else {
             continue;
         };
-        let key = (p.commit.clone(), p.point.machine.clone(), g.group.clone());
+        let key = (
+            p.commit.to_owned(),
+            p.point.machine.clone(),
+            g.group.clone(),
+        );
         let entry = match found.iter_mut().find(|(k, _, _)| *k == key) {
             Some(e) => e,
             None => {
@@ -192,18 +201,22 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint], out: &mut dyn Write) -> 
 
 /// The change of each point's median wall time from the previous (older) point of the same
 /// workload on the same machine. Points are newest first.
-fn set_changes(points: &mut [HistoryPoint]) {
-    let mut previous: HashMap<(String, String), f64> = HashMap::new();
-    for p in points.iter_mut().rev() {
+fn set_changes(points: &mut [HistoryPoint<'_>]) {
+    let mut changes = vec![None; points.len()];
+    let mut previous: HashMap<(&str, &str), f64> = HashMap::new();
+    for (i, p) in points.iter().enumerate().rev() {
         let Some(median) = p.point.median_ns else {
             continue;
         };
-        let key = (p.point.workload.clone(), p.point.machine.clone());
+        let key = (p.point.workload.as_str(), p.point.machine.as_str());
         if let Some(&before) = previous.get(&key)
             && before > 0.0
         {
-            p.change = Some(median / before - 1.0);
+            changes[i] = Some(median / before - 1.0);
         }
         previous.insert(key, median);
+    }
+    for (p, change) in points.iter_mut().zip(changes) {
+        p.change = change;
     }
 }

@@ -13,6 +13,7 @@ pub mod openmetrics;
 mod progress;
 pub mod release;
 mod store;
+mod table;
 
 use std::io::{self, Write};
 
@@ -68,7 +69,7 @@ pub trait RecordOutput {
 pub trait HistoryOutput {
     fn history(
         &self,
-        points: &[HistoryPoint],
+        points: &[HistoryPoint<'_>],
         with_machine: bool,
         out: &mut dyn Write,
     ) -> io::Result<()>;

@@ -2,6 +2,7 @@
 
 mod dir;
 mod index;
+mod index_rows;
 mod last_check;
 mod machine;
 mod notes;

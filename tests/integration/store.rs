@@ -383,7 +383,7 @@ fn a_damaged_history_index_is_rebuilt() {
                 .append(true)
                 .open(&path)
                 .unwrap();
-            std::io::Write::write_all(&mut f, b"{\"key\": \"12").unwrap();
+            std::io::Write::write_all(&mut f, b"[\"12").unwrap();
             damaged += 1;
         }
     }
@@ -394,6 +394,58 @@ fn a_damaged_history_index_is_rebuilt() {
             .success(),
     );
     assert_eq!(after, before);
+}
+
+/// The rows of the history index's workload files, by content key.
+fn index_rows(p: &Project) -> Vec<String> {
+    let index = p.path().join(".git/cargo-perf/index-v4");
+    let mut keys = Vec::new();
+    for entry in std::fs::read_dir(&index).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("w-") && name.ends_with(".jsonl") {
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let row: serde_json::Value = serde_json::from_str(line).unwrap();
+                keys.push(row[0].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn recording_a_commit_again_compacts_the_history_index() {
+    let p = Project::new();
+    for ms in [10.0, 20.0, 30.0] {
+        p.set_wall_ms(ms);
+        p.record(&[]).success();
+    }
+    // The note's blob id is the content key of its records.
+    let key = String::from_utf8(
+        std::process::Command::new("git")
+            .args(["notes", "--ref=perf", "list", "HEAD"])
+            .current_dir(p.path())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    // Three records of two workloads, all under the note's current key: the points of the
+    // two notes it replaced are gone.
+    let rows = index_rows(&p);
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert!(rows.iter().all(|k| *k == key), "{rows:?} != {key}");
+    let a = p
+        .cmd(&["history", "w", "--message-format", "json"])
+        .assert()
+        .success();
+    let medians: Vec<f64> = json_lines(&stdout(&a))
+        .iter()
+        .map(|l| l["median_ns"].as_f64().unwrap())
+        .collect();
+    assert_eq!(medians, [30e6, 20e6, 10e6]);
 }
 
 #[test]
