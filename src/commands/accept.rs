@@ -136,6 +136,11 @@ fn known_workloads(
     keys.retain(|c, _| on_path.contains(c));
     let (found, warnings) = points(store, &keys, &walk, "")?;
     print_warnings(&warnings);
-    known.extend(found.into_values().flatten().map(|p| p.workload));
+    known.extend(
+        found
+            .into_values()
+            .flatten()
+            .map(|p| p.workload.to_string()),
+    );
     Ok(known)
 }

@@ -42,9 +42,9 @@ pub fn export(global: &GlobalOpts, args: ExportArgs, out: &mut dyn Write) -> Res
         };
         // Later lines of a note are later records.
         for p in found.into_iter().rev().filter(|p| keep(&p.machine)) {
-            let key = (p.workload.clone(), p.machine.clone());
+            let key = (p.workload.to_string(), p.machine.to_string());
             if !newest.contains_key(&key) {
-                newest.insert(key.clone(), (commit.clone(), p.run_id.clone()));
+                newest.insert(key.clone(), (commit.clone(), p.run_id.to_string()));
                 order.push(key);
             }
         }

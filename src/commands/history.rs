@@ -136,7 +136,7 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint<'_>], out: &mut dyn Write)
         };
         let key = (
             p.commit.to_owned(),
-            p.point.machine.clone(),
+            p.point.machine.to_string(),
             g.group.clone(),
         );
         let entry = match found.iter_mut().find(|(k, _, _)| *k == key) {
@@ -147,10 +147,10 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint<'_>], out: &mut dyn Write)
             }
         };
         // Newest first within a commit: keep a fixture's newest record.
-        if !entry.2.iter().any(|(w, ..)| *w == p.point.workload) {
+        if !entry.2.iter().any(|(w, ..)| **w == *p.point.workload) {
             entry
                 .2
-                .push((p.point.workload.clone(), g.size, median, g.fit));
+                .push((p.point.workload.to_string(), g.size, median, g.fit));
         }
     }
     let fitted: Vec<_> = found
@@ -208,7 +208,7 @@ fn set_changes(points: &mut [HistoryPoint<'_>]) {
         let Some(median) = p.point.median_ns else {
             continue;
         };
-        let key = (p.point.workload.as_str(), p.point.machine.as_str());
+        let key: (&str, &str) = (&p.point.workload, &p.point.machine);
         if let Some(&before) = previous.get(&key)
             && before > 0.0
         {

@@ -117,7 +117,10 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
     let this = crate::services::load::machine(global, &ws, None)?.key;
     let mut per_machine: BTreeMap<String, std::collections::BTreeSet<usize>> = BTreeMap::new();
     for (i, p) in &found {
-        per_machine.entry(p.machine.clone()).or_default().insert(*i);
+        per_machine
+            .entry(p.machine.to_string())
+            .or_default()
+            .insert(*i);
     }
     let (machine, note) = match &args.machine {
         Some(MachineFilter::Key(k)) => (k.clone(), "chosen with --machine".to_owned()),
@@ -140,7 +143,7 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
             )
         }
     };
-    found.retain(|(_, p)| p.machine == machine);
+    found.retain(|(_, p)| *p.machine == *machine);
     if found.is_empty() {
         let others: Vec<String> = per_machine.keys().cloned().collect();
         bail!(
@@ -223,9 +226,9 @@ fn last_loads(
     found: &[(usize, Point)],
 ) -> Result<BTreeMap<String, (usize, LoadReport)>> {
     let mut last: BTreeMap<&str, (usize, &Point)> = BTreeMap::new();
-    for (i, p) in found.iter().filter(|(_, p)| p.kind == "load") {
+    for (i, p) in found.iter().filter(|(_, p)| &*p.kind == "load") {
         // Later points of a commit are later records.
-        if last.get(p.workload.as_str()).is_none_or(|(j, _)| i >= j) {
+        if last.get(&*p.workload).is_none_or(|(j, _)| i >= j) {
             last.insert(&p.workload, (*i, p));
         }
     }
@@ -240,7 +243,7 @@ fn last_loads(
         let records: Vec<Record> = parse_lines(&text, commit, &location, &mut warnings)?;
         let report = records
             .into_iter()
-            .filter(|r| r.run_id == point.run_id)
+            .filter(|r| *r.run_id == *point.run_id)
             .flat_map(|r| r.workloads)
             .find(|w| w.name == name)
             .and_then(|w| w.load);

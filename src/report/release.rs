@@ -99,7 +99,7 @@ fn growth_trends(points: &[(usize, Point)], commits: &[CommitInfo]) -> Vec<Growt
             .1
             .entry(*i)
             .or_default()
-            .insert(p.workload.clone(), (g.size, median, g.fit));
+            .insert(p.workload.to_string(), (g.size, median, g.fit));
     }
     by_group
         .into_iter()
@@ -300,7 +300,7 @@ pub fn build(input: Input) -> Report {
     for (i, p) in input.points {
         recorded.insert(i);
         by_workload
-            .entry(p.workload.clone())
+            .entry(p.workload.to_string())
             .or_default()
             .insert(i, p);
     }
@@ -450,7 +450,7 @@ pub fn build(input: Input) -> Report {
             kind: if last.kind.is_empty() {
                 "command".into()
             } else {
-                last.kind.clone()
+                last.kind.to_string()
             },
             points: points.len(),
             first: first_level,
@@ -625,7 +625,7 @@ mod tests {
             run_id: "r".into(),
             time: "t".into(),
             machine: "m".into(),
-            host: String::new(),
+            host: "".into(),
             dirty: false,
             workload: workload.into(),
             status: Status::Passed,
@@ -730,7 +730,7 @@ mod tests {
                 commit,
                 Point {
                     key: "k".into(),
-                    run_id: format!("r{commit}{host}"),
+                    run_id: format!("r{commit}{host}").into(),
                     time: "t".into(),
                     machine: "ci-4core".into(),
                     host: host.into(),
@@ -778,9 +778,9 @@ mod tests {
             run_id: "r".into(),
             time: "t".into(),
             machine: "m".into(),
-            host: format!("cpu {hostile}"),
+            host: format!("cpu {hostile}").into(),
             dirty: false,
-            workload: format!("load {hostile}"),
+            workload: format!("load {hostile}").into(),
             status: Status::Passed,
             n: 10,
             median_ns: Some(1e6),
@@ -835,7 +835,7 @@ mod tests {
             machine: "m".into(),
             machine_note: "n".into(),
             threshold: &threshold,
-            loads: [(point.workload.clone(), (0, report))]
+            loads: [(point.workload.to_string(), (0, report))]
                 .into_iter()
                 .collect(),
             accepted: vec![],

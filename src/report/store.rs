@@ -71,8 +71,7 @@ fn history_table(
     if with_machine {
         header.push("machine");
     }
-    let mut table = super::table::Table::new(&header);
-    for p in points {
+    let row_of = |p: &HistoryPoint<'_>| -> Vec<String> {
         let x = &p.point;
         let mut subject: String = t(p.subject).chars().take(32).collect();
         if x.dirty {
@@ -101,7 +100,11 @@ fn history_table(
         if with_machine {
             row.push(t(&x.machine));
         }
-        table.push(row);
+        row
+    };
+    let mut table = super::table::Table::new(&header);
+    for p in points {
+        table.push(row_of(p));
     }
     table.write(3..9, out)?;
     writeln!(out)
@@ -157,33 +160,62 @@ impl ThroughputJson {
 
 /// `history --message-format json`: a `history-point` object per line, newest first.
 fn history_json(points: &[HistoryPoint<'_>], out: &mut dyn Write) -> io::Result<()> {
-    for p in points {
-        let x = &p.point;
-        let line = PointJson {
-            reason: "history-point",
-            schema: JSON_SCHEMA_VERSION,
-            commit: p.commit,
-            subject: p.subject,
-            time: &x.time,
-            machine: &x.machine,
-            dirty: x.dirty,
-            run_id: &x.run_id,
-            workload: &x.workload,
-            status: x.status,
-            n: x.n,
-            median_ns: x.median_ns,
-            p95_ns: x.p95_ns,
-            cpu_median_ns: x.cpu_median_ns,
-            throughput: ThroughputJson::new(x.throughput.as_ref(), x.median_ns),
-            requests_per_second: x.rps,
-            max_rss_bytes: x.max_rss_bytes,
-            change: p.change,
-            accepted: p.accepted.as_deref(),
-        };
-        serde_json::to_writer(&mut *out, &line)?;
-        writeln!(out)?;
+    let lines = |chunk: &[HistoryPoint<'_>]| -> Vec<u8> {
+        let mut buf = Vec::new();
+        for p in chunk {
+            let x = &p.point;
+            let line = PointJson {
+                reason: "history-point",
+                schema: JSON_SCHEMA_VERSION,
+                commit: p.commit,
+                subject: p.subject,
+                time: &x.time,
+                machine: &x.machine,
+                dirty: x.dirty,
+                run_id: &x.run_id,
+                workload: &x.workload,
+                status: x.status,
+                n: x.n,
+                median_ns: x.median_ns,
+                p95_ns: x.p95_ns,
+                cpu_median_ns: x.cpu_median_ns,
+                throughput: ThroughputJson::new(x.throughput.as_ref(), x.median_ns),
+                requests_per_second: x.rps,
+                max_rss_bytes: x.max_rss_bytes,
+                change: p.change,
+                accepted: p.accepted.as_deref(),
+            };
+            // Writing to a Vec cannot fail, nor serializing strings and numbers.
+            let _ = serde_json::to_writer(&mut buf, &line);
+            buf.push(b'\n');
+        }
+        buf
+    };
+    for buf in in_parallel(points, lines) {
+        out.write_all(&buf)?;
     }
     Ok(())
+}
+
+/// `f` of consecutive runs of `items`, one run per CPU (up to 4), in the order of `items`.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let per_thread = items.len().div_ceil(threads).max(1);
+    if items.len() < 1000 {
+        return vec![f(items)];
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(|| f(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// One stored record for people: where and when it was measured, then its workloads.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::index::Point;
+use super::index::{Point, Shared};
 use super::record::StoredGrowth;
 use crate::errors::StoreError;
 use crate::vocab::{Status, Throughput};
@@ -75,16 +75,21 @@ impl<'a> Row<'a> {
         )
     }
 
-    /// The point of workload `name` this row holds, measured on `host`.
-    pub(super) fn into_point(self, name: &str, host: String) -> Point {
+    /// The point this row holds, of `workload`, with the shared fields of its note and record.
+    pub(super) fn into_point(
+        self,
+        workload: &Shared,
+        record: &RecordFields,
+        kind: &Shared,
+    ) -> Point {
         Point {
-            host,
-            key: self.0.into_owned(),
-            run_id: self.1.into_owned(),
-            time: self.2.into_owned(),
-            machine: self.3.into_owned(),
+            key: record.key.clone(),
+            run_id: record.run_id.clone(),
+            time: record.time.clone(),
+            machine: record.machine.clone(),
+            host: record.host.clone(),
             dirty: self.4,
-            workload: name.to_owned(),
+            workload: workload.clone(),
             status: self.5,
             n: self.6,
             median_ns: self.7,
@@ -94,12 +99,22 @@ impl<'a> Row<'a> {
             cpu_median_ns: self.11,
             max_rss_bytes: self.12,
             budget_ns: self.13,
-            kind: self.14.into_owned(),
+            kind: kind.clone(),
             rps: self.15,
             throughput: self.16,
             growth: self.17,
         }
     }
+}
+
+/// What the points of one record share: its note's key, run id, time and machine.
+#[derive(Debug, Clone)]
+pub(super) struct RecordFields {
+    pub key: Shared,
+    pub run_id: Shared,
+    pub time: Shared,
+    pub machine: Shared,
+    pub host: Shared,
 }
 
 /// The text of a file; empty if it does not exist.
