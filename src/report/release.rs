@@ -725,41 +725,19 @@ mod tests {
 
     #[test]
     fn the_hosts_of_a_machine_class_are_counted_by_commit() {
-        let point = |commit: usize, host: &str| {
+        let at = |commit: usize, host: &str| {
             (
                 commit,
                 Point {
-                    key: "k".into(),
                     run_id: format!("r{commit}{host}").into(),
-                    time: "t".into(),
                     machine: "ci-4core".into(),
                     host: host.into(),
-                    dirty: false,
-                    workload: "w".into(),
-                    status: Status::Passed,
-                    n: 1,
-                    median_ns: Some(1.0),
-                    p90_ns: None,
-                    p95_ns: None,
-                    cpu_median_ns: None,
-                    max_rss_bytes: None,
-                    growth: None,
-                    throughput: None,
-                    p99_ns: None,
-                    budget_ns: 0,
-                    kind: "command".into(),
-                    rps: None,
+                    ..point("w", 1.0)
                 },
             )
         };
         // Runner b recorded commits 1 and 2 (twice at 2), a only 0, and an old record has none.
-        let points = [
-            point(0, "a"),
-            point(1, "b"),
-            point(2, "b"),
-            point(2, "b"),
-            point(3, ""),
-        ];
+        let points = [at(0, "a"), at(1, "b"), at(2, "b"), at(2, "b"), at(3, "")];
         let hosts: Vec<(String, usize)> = hosts(&points)
             .into_iter()
             .map(|h| (h.host, h.commits))

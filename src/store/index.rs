@@ -543,9 +543,7 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use crate::store::{
-        Machine, RECORD_SCHEMA, Record, StoredSamples, StoredSummary, WorkloadRecord, rfc3339,
-    };
+    use crate::store::{Record, StoredSamples, StoredSummary, WorkloadRecord};
     use crate::vocab::{Class, Metric};
 
     /// Notes in memory; a note's key is a hash of its text, as a blob id is.
@@ -641,19 +639,8 @@ mod tests {
             })
             .collect();
         Record {
-            partition: None,
-            schema: RECORD_SCHEMA,
-            run_id: run_id.into(),
-            commit: commit.into(),
-            dirty: false,
-            time_unix: 0,
-            time: rfc3339(0),
-            tool_version: "0.1.0".into(),
-            rustc: "rustc 1.95.0".into(),
-            machine: Machine::new("cpu".into(), 2, 1 << 30, "os".into()),
-            manifest_hash: "0".repeat(16),
-            valgrind: None,
             workloads,
+            ..crate::store::record::tests::sample_record(commit, run_id)
         }
     }
 

@@ -521,7 +521,7 @@ pub fn rfc3339(unix: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample_record(commit: &str, run_id: &str) -> Record {
