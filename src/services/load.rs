@@ -260,7 +260,7 @@ pub fn overrides(args: &SamplingArgs) -> Result<SamplingOverrides> {
 pub fn partition(
     workloads: &mut Vec<Workload>,
     partition: Option<crate::discover::Partition>,
-) -> Result<()> {
+) -> Result<(), crate::errors::EmptyShard> {
     let Some(p) = partition else { return Ok(()) };
     let units = workloads.len();
     p.select(workloads);
@@ -268,8 +268,7 @@ pub fn partition(
         return Err(crate::errors::EmptyShard {
             partition: p.to_string(),
             units,
-        }
-        .into());
+        });
     }
     Ok(())
 }
