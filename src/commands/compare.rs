@@ -79,8 +79,9 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             out,
         );
     }
-    let store = open_store(&repo, &ws, args.store.store.as_ref(), None)?;
-    let machine = crate::services::load::machine(global, &ws, None)?;
+    let manifest = crate::services::load::manifest(&ws)?;
+    let store = open_store(&repo, &ws, args.store.store.as_ref(), manifest.as_ref())?;
+    let machine = crate::services::load::machine(global, &ws, manifest.as_ref())?;
     let base = latest_record(store.as_ref(), &a, &args.a, &machine)?;
     let new = latest_record(store.as_ref(), &b, b_rev, &machine)?;
     // Each workload's threshold: --threshold, else perf.toml's, else the default. A perf.toml

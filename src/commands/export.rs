@@ -20,9 +20,10 @@ pub fn export(global: &GlobalOpts, args: ExportArgs, out: &mut dyn Write) -> Res
     }
     let ws = Workspace::load(global.manifest_path.as_deref())?;
     let repo = Repo::discover(&ws.root)?;
-    let store = open_store(&repo, &ws, args.store.store.as_ref(), None)?;
+    let manifest = crate::services::load::manifest(&ws)?;
+    let store = open_store(&repo, &ws, args.store.store.as_ref(), manifest.as_ref())?;
     let head = repo.resolve("HEAD")?;
-    let this = crate::services::load::machine(global, &ws, None)?.key;
+    let this = crate::services::load::machine(global, &ws, manifest.as_ref())?.key;
     let keep = |key: &str| match &args.machine {
         MachineFilter::This => key == this,
         MachineFilter::Any => true,

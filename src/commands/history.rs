@@ -16,9 +16,10 @@ use crate::workspace::Workspace;
 pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> Result<i32> {
     let ws = Workspace::load(global.manifest_path.as_deref())?;
     let repo = Repo::discover(&ws.root)?;
-    let store = open_store(&repo, &ws, args.store.store.as_ref(), None)?;
+    let manifest = crate::services::load::manifest(&ws)?;
+    let store = open_store(&repo, &ws, args.store.store.as_ref(), manifest.as_ref())?;
     let from = repo.resolve(args.from.as_deref().unwrap_or("HEAD"))?;
-    let machine = crate::services::load::machine(global, &ws, None)?;
+    let machine = crate::services::load::machine(global, &ws, manifest.as_ref())?;
     let keep = |key: &str| match &args.machine {
         MachineFilter::This => key == machine.key,
         MachineFilter::Any => true,

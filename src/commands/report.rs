@@ -114,7 +114,7 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
             found.extend(ps.into_iter().map(|p| (i, p)));
         }
     }
-    let this = crate::services::load::machine(global, &ws, None)?.key;
+    let this = crate::services::load::machine(global, &ws, config.as_ref())?.key;
     let mut per_machine: BTreeMap<String, std::collections::BTreeSet<usize>> = BTreeMap::new();
     for (i, p) in &found {
         per_machine

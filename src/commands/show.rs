@@ -14,9 +14,10 @@ use crate::workspace::Workspace;
 pub fn show(global: &GlobalOpts, args: ShowArgs, out: &mut dyn Write) -> Result<i32> {
     let ws = Workspace::load(global.manifest_path.as_deref())?;
     let repo = Repo::discover(&ws.root)?;
-    let store = open_store(&repo, &ws, args.store.store.as_ref(), None)?;
+    let manifest = crate::services::load::manifest(&ws)?;
+    let store = open_store(&repo, &ws, args.store.store.as_ref(), manifest.as_ref())?;
     let commit = repo.resolve(&args.rev)?;
-    let machine = crate::services::load::machine(global, &ws, None)?;
+    let machine = crate::services::load::machine(global, &ws, manifest.as_ref())?;
     let keep = |r: &Record| match &args.machine {
         MachineFilter::This => r.machine.key == machine.key,
         MachineFilter::Any => true,

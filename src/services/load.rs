@@ -2,7 +2,7 @@
 //! to. Shared by the commands; nothing here prints but notes that the commands would print the
 //! same way.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
@@ -200,7 +200,7 @@ pub fn open_store(
 ) -> Result<Box<dyn Store>> {
     let from_config = match config {
         Some(c) => c.store_dir.clone(),
-        None => store_settings(ws)?.0,
+        None => manifest(ws)?.and_then(|c| c.store_dir),
     };
     Ok(match (spec, from_config) {
         (Some(StoreSpec::Dir(path)), _) => {
@@ -211,14 +211,19 @@ pub fn open_store(
     })
 }
 
-/// `[store] dir` and `[store] machine` of the workspace's perf.toml, if it has one.
-fn store_settings(ws: &Workspace) -> Result<(Option<PathBuf>, Option<String>)> {
+/// The workspace's perf.toml with no command-line overrides, if it has one: what the commands
+/// that read records need of it (`[store]`, thresholds). Load it once and pass it to
+/// [`open_store`] and [`machine`].
+pub fn manifest(ws: &Workspace) -> Result<Option<Config>> {
     let path = ws.root.join(MANIFEST_NAME);
     if !path.is_file() {
-        return Ok((None, None));
+        return Ok(None);
     }
-    let config = config::load(&path, &ws.root, &SamplingOverrides::default())?;
-    Ok((config.store_dir, config.machine_key))
+    Ok(Some(config::load(
+        &path,
+        &ws.root,
+        &SamplingOverrides::default(),
+    )?))
 }
 
 /// The machine records are stored and read under: this machine, keyed by `--machine-key`
@@ -228,7 +233,7 @@ pub fn machine(global: &GlobalOpts, ws: &Workspace, config: Option<&Config>) -> 
     let key = match (&global.machine_key, config) {
         (Some(key), _) => Some(key.clone()),
         (None, Some(c)) => c.machine_key.clone(),
-        (None, None) => store_settings(ws)?.1,
+        (None, None) => manifest(ws)?.and_then(|c| c.machine_key),
     };
     Ok(match key {
         Some(key) => detected.with_key(&key),
