@@ -670,10 +670,8 @@ fn records_killed_at_random_points_never_corrupt_the_store() {
     );
 }
 
-#[test]
-fn sync_keeps_the_records_of_both_clones() {
-    let p = Project::new();
-    let commit = p.head();
+/// A bare clone of `p` in a new temporary folder (which clones of it can share), and its path.
+fn bare_remote(p: &Project) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let remote = tmp.path().join("remote.git");
     git(
@@ -686,6 +684,14 @@ fn sync_keeps_the_records_of_both_clones() {
             "remote.git",
         ],
     );
+    (tmp, remote)
+}
+
+#[test]
+fn sync_keeps_the_records_of_both_clones() {
+    let p = Project::new();
+    let commit = p.head();
+    let (tmp, remote) = bare_remote(&p);
     for name in ["a", "b"] {
         git(tmp.path(), &["clone", "-q", remote.to_str().unwrap(), name]);
     }
@@ -1029,18 +1035,7 @@ fn eight_clones_syncing_at_once_all_land() {
     std::fs::write(p.path().join("second.txt"), "2").unwrap();
     let second = commit_all(p.path(), "second");
     let first = git(p.path(), &["rev-parse", "HEAD~1"]).trim().to_owned();
-    let tmp = tempfile::tempdir().unwrap();
-    let remote = tmp.path().join("remote.git");
-    git(
-        tmp.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            p.path().to_str().unwrap(),
-            "remote.git",
-        ],
-    );
+    let (tmp, remote) = bare_remote(&p);
     let clones: Vec<Project> = (0..8)
         .map(|i| {
             let name = format!("c{i}");
