@@ -63,16 +63,6 @@ impl NotesStore {
         super::lock_file(&self.common_dir.join("cargo-perf.lock"))
     }
 
-    /// Writes `content` as the note of `commit`, replacing it. Call with the lock held.
-    pub(super) fn write_note(
-        &self,
-        repo: &Repository,
-        commit: Oid,
-        content: &str,
-    ) -> Result<(), StoreError> {
-        self.write_note_in(repo, NOTES_REF, commit, content)
-    }
-
     /// Writes `content` as the note of `commit` under `notes_ref`, replacing it. Call with the
     /// lock held.
     pub(super) fn write_note_in(

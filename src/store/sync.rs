@@ -79,7 +79,7 @@ pub fn sync(
         attempts,
         || Ok(store.open()?.refname_to_id(NOTES_REF).is_ok()),
         || {
-            let (received, merged) = merge_incoming(store)?;
+            let (received, merged) = merge_fetched(store, NOTES_REF, INCOMING)?;
             report.records_received += received;
             report.notes_merged += merged;
             Ok(())
@@ -173,79 +173,86 @@ fn is_race(stderr: &str) -> bool {
     .any(|s| stderr.contains(s))
 }
 
-/// Merges `INCOMING` into `NOTES_REF`; returns (records received, notes merged line by line).
-fn merge_incoming(store: &NotesStore) -> Result<(usize, usize), StoreError> {
+/// Merges the fetched notes ref `incoming` into `notes_ref` under the store's lock: takes it
+/// when there is nothing here, fast-forwards when it is ahead, and otherwise writes the union of
+/// each commit's lines in a merge commit with both tips as parents, so that the push that
+/// follows is a fast-forward. Returns (lines received, notes merged line by line).
+pub(super) fn merge_fetched(
+    store: &NotesStore,
+    notes_ref: &str,
+    incoming: &str,
+) -> Result<(usize, usize), StoreError> {
     let _lock = store.lock()?;
     let repo = store.open()?;
     let git = |what: &str| {
         let what = what.to_owned();
         move |e| StoreError::git(what, e)
     };
-    let incoming = repo
-        .refname_to_id(INCOMING)
+    let fetched = repo
+        .refname_to_id(incoming)
         .map_err(git("reading the fetched notes"))?;
     let result = (|| {
-        let Ok(local) = repo.refname_to_id(NOTES_REF) else {
-            let received = count_lines_of_all(&repo, INCOMING)?;
+        let Ok(local) = repo.refname_to_id(notes_ref) else {
+            let received = count_lines_of_all(&repo, incoming)?;
             repo.reference(
-                NOTES_REF,
-                incoming,
+                notes_ref,
+                fetched,
                 true,
                 "cargo perf sync: take remote notes",
             )
-            .map_err(git("updating refs/notes/perf"))?;
+            .map_err(git(&format!("updating {notes_ref}")))?;
             return Ok((received, 0));
         };
-        if local == incoming
+        if local == fetched
             || repo
-                .graph_descendant_of(local, incoming)
+                .graph_descendant_of(local, fetched)
                 .map_err(git("comparing notes"))?
         {
             return Ok((0, 0));
         }
         if repo
-            .graph_descendant_of(incoming, local)
+            .graph_descendant_of(fetched, local)
             .map_err(git("comparing notes"))?
         {
-            let received = count_incoming_new(&repo)?;
-            repo.reference(NOTES_REF, incoming, true, "cargo perf sync: fast-forward")
-                .map_err(git("updating refs/notes/perf"))?;
+            let received = count_incoming_new(&repo, notes_ref, incoming)?;
+            repo.reference(notes_ref, fetched, true, "cargo perf sync: fast-forward")
+                .map_err(git(&format!("updating {notes_ref}")))?;
             return Ok((received, 0));
         }
         let mut received = 0;
         let mut merged = 0;
-        for (commit, theirs) in notes_of(&repo, INCOMING)? {
-            let ours = note_of(&repo, NOTES_REF, commit)?;
+        for (commit, theirs) in notes_of(&repo, incoming)? {
+            let ours = note_of(&repo, notes_ref, commit)?;
             let (text, added) = union(ours.as_deref().unwrap_or(""), &theirs);
             if added > 0 {
-                store.write_note(&repo, commit, &text)?;
+                store.write_note_in(&repo, notes_ref, commit, &text)?;
                 received += added;
                 merged += usize::from(ours.is_some());
             }
         }
         let tip_id = repo
-            .refname_to_id(NOTES_REF)
-            .map_err(git("reading refs/notes/perf"))?;
+            .refname_to_id(notes_ref)
+            .map_err(git(&format!("reading {notes_ref}")))?;
         let tip = repo
             .find_commit(tip_id)
-            .map_err(git("reading refs/notes/perf"))?;
+            .map_err(git(&format!("reading {notes_ref}")))?;
         let theirs = repo
-            .find_commit(incoming)
+            .find_commit(fetched)
             .map_err(git("reading the fetched notes"))?;
-        let tree = tip.tree().map_err(git("reading refs/notes/perf"))?;
+        let tree = tip.tree().map_err(git(&format!("reading {notes_ref}")))?;
         let sig = signature(&repo);
         repo.commit(
-            Some(NOTES_REF),
+            Some(notes_ref),
             &sig,
             &sig,
-            "cargo perf sync: merge notes (union of records)",
+            "cargo perf sync: merge notes (union of lines)",
             &tree,
             &[&tip, &theirs],
         )
         .map_err(git("writing the merge of the notes"))?;
         Ok((received, merged))
     })();
-    if let Ok(mut r) = repo.find_reference(INCOMING) {
+    if let Ok(mut r) = repo.find_reference(incoming) {
         let _ = r.delete();
     }
     result
@@ -312,11 +319,15 @@ fn count_lines_of_all(repo: &git2::Repository, notes_ref: &str) -> Result<usize,
         .sum())
 }
 
-/// Lines of the fetched notes that the local notes lack.
-fn count_incoming_new(repo: &git2::Repository) -> Result<usize, StoreError> {
+/// Lines of the fetched notes `incoming` that `notes_ref` lacks.
+fn count_incoming_new(
+    repo: &git2::Repository,
+    notes_ref: &str,
+    incoming: &str,
+) -> Result<usize, StoreError> {
     let mut count = 0;
-    for (commit, theirs) in notes_of(repo, INCOMING)? {
-        let ours = note_of(repo, NOTES_REF, commit)?;
+    for (commit, theirs) in notes_of(repo, incoming)? {
+        let ours = note_of(repo, notes_ref, commit)?;
         count += union(ours.as_deref().unwrap_or(""), &theirs).1;
     }
     Ok(count)
