@@ -9,7 +9,7 @@ use tabled::settings::{Alignment, Style};
 
 use super::JSON_SCHEMA_VERSION;
 use crate::store::{Point, Record, short};
-use crate::vocab::units::{format_bytes, format_ns};
+use crate::vocab::units::{Bytes, Ns, format_bytes, format_ns};
 use crate::vocab::{Status, Throughput};
 
 /// One workload at one commit, for `history`. It borrows: 500,000 of them (50 workloads over
@@ -71,41 +71,45 @@ fn history_table(
     if with_machine {
         header.push("machine");
     }
-    let row_of = |p: &HistoryPoint<'_>| -> Vec<String> {
+    let mut table = super::table::Table::new(&header);
+    table.extend(points, |p, cells| {
         let x = &p.point;
-        let mut subject: String = t(p.subject).chars().take(32).collect();
+        // The 50 rows of a commit share its id and subject.
+        cells.push_shared(p.commit.as_ptr() as usize, |cell| {
+            cell.push_str(&super::escape::terminal(short(p.commit)));
+        });
+        cells.push_shared(p.subject.as_ptr() as usize, |cell| {
+            cell.extend(super::escape::terminal(p.subject).chars().take(32));
+        });
         if x.dirty {
-            subject.push_str(" (dirty)");
+            cells.append(" (dirty)");
         }
-        let mut row = vec![
-            t(short(p.commit)),
-            subject,
-            t(&x.workload),
-            x.n.to_string(),
-            ns(x.median_ns),
-            ns(x.p95_ns),
-            ns(x.cpu_median_ns),
-            x.max_rss_bytes.map_or("-".into(), format_bytes),
-            match (p.change, x.status, &p.accepted) {
-                (_, Status::Failed, _) => "failed".into(),
-                (Some(c), _, Some(_)) => format!("{:+.1}% accepted", c * 100.0),
-                (None, _, Some(_)) => "accepted".into(),
-                (Some(c), _, None) => format!("{:+.1}%", c * 100.0),
-                (None, _, None) => "-".into(),
-            },
-        ];
+        cells.push(&super::escape::terminal(&x.workload));
+        cells.push_fmt(format_args!("{}", x.n));
+        for v in [x.median_ns, x.p95_ns, x.cpu_median_ns] {
+            match v {
+                Some(v) => cells.push_fmt(format_args!("{}", Ns(v))),
+                None => cells.push("-"),
+            }
+        }
+        match x.max_rss_bytes {
+            Some(b) => cells.push_fmt(format_args!("{}", Bytes(b))),
+            None => cells.push("-"),
+        }
+        match (p.change, x.status, &p.accepted) {
+            (_, Status::Failed, _) => cells.push("failed"),
+            (Some(c), _, Some(_)) => cells.push_fmt(format_args!("{:+.1}% accepted", c * 100.0)),
+            (None, _, Some(_)) => cells.push("accepted"),
+            (Some(c), _, None) => cells.push_fmt(format_args!("{:+.1}%", c * 100.0)),
+            (None, _, None) => cells.push("-"),
+        }
         if with_throughput {
-            row.push(throughput(x.throughput.as_ref(), x.median_ns, x.rps));
+            cells.push(&throughput(x.throughput.as_ref(), x.median_ns, x.rps));
         }
         if with_machine {
-            row.push(t(&x.machine));
+            cells.push(&super::escape::terminal(&x.machine));
         }
-        row
-    };
-    let mut table = super::table::Table::new(&header);
-    for p in points {
-        table.push(row_of(p));
-    }
+    });
     table.write(3..9, out)?;
     writeln!(out)
 }
@@ -191,31 +195,10 @@ fn history_json(points: &[HistoryPoint<'_>], out: &mut dyn Write) -> io::Result<
         }
         buf
     };
-    for buf in in_parallel(points, lines) {
+    for buf in super::table::in_parallel(points, lines) {
         out.write_all(&buf)?;
     }
     Ok(())
-}
-
-/// `f` of consecutive runs of `items`, one run per CPU (up to 4), in the order of `items`.
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4);
-    let per_thread = items.len().div_ceil(threads).max(1);
-    if items.len() < 1000 {
-        return vec![f(items)];
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(per_thread)
-            .map(|chunk| scope.spawn(|| f(chunk)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 /// One stored record for people: where and when it was measured, then its workloads.

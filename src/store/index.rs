@@ -81,7 +81,7 @@ pub struct Point {
     pub rps: Option<f64>,
     /// One of several fixtures of a declared workload: its group and size.
     #[serde(default)]
-    pub growth: Option<crate::store::StoredGrowth>,
+    pub growth: Option<Box<crate::store::StoredGrowth>>,
 }
 
 /// A line of `keys.jsonl`.
@@ -116,8 +116,23 @@ pub fn points(
     order: &[String],
     filter: &str,
 ) -> Result<Found, StoreError> {
+    points_in(store, keys, &|| Ok(order.to_vec()), filter)
+}
+
+/// The commits in the order their notes are best read in, asked for only when some note must
+/// be read (a walk of 10,000 commits takes a tenth of a second: `history` walks beside the
+/// reading of an index that is up to date).
+pub type Order<'a> = &'a (dyn Fn() -> Result<Vec<String>, StoreError> + 'a);
+
+/// [`points`], with the order asked for only if a note must be read.
+pub fn points_in(
+    store: &dyn Store,
+    keys: &HashMap<String, String>,
+    order: Order<'_>,
+    filter: &str,
+) -> Result<Found, StoreError> {
     let Some(dir) = store.index_dir() else {
-        return in_memory(store, keys, order, filter);
+        return in_memory(store, keys, &order()?, filter);
     };
     let found = match from_disk(store, &dir, keys, order, filter) {
         Err(StoreError::Invalid(_)) => {
@@ -131,7 +146,7 @@ pub fn points(
         // An index that cannot be written (a read-only repository, a full disk) is only a
         // cache too: the notes are read directly.
         Err(StoreError::Io { path, source }) if path.starts_with(&dir) => {
-            let (found, mut warnings) = in_memory(store, keys, order, filter)?;
+            let (found, mut warnings) = in_memory(store, keys, &order()?, filter)?;
             warnings.push(format!(
                 "the history index in {} cannot be used ({source}); the notes were read \
                  directly, which is slower",
@@ -227,7 +242,7 @@ fn extract(
                 budget_ns: w.budget_ns,
                 kind: w.kind.into(),
                 rps: s.rps,
-                growth: w.growth,
+                growth: w.growth.map(Box::new),
             });
         }
     }
@@ -241,10 +256,11 @@ pub fn refresh(store: &dyn Store, order: &[String]) -> Result<(), StoreError> {
         return Ok(());
     };
     let keys = store.content_keys()?;
-    match Index::open(&dir).and_then(|mut i| i.update(store, &keys, order)) {
+    let order = || Ok(order.to_vec());
+    match Index::open(&dir).and_then(|mut i| i.update(store, &keys, &order)) {
         Err(StoreError::Invalid(_)) => {
             let _ = std::fs::remove_dir_all(&dir);
-            Index::open(&dir)?.update(store, &keys, order)
+            Index::open(&dir)?.update(store, &keys, &order)
         }
         other => other,
     }
@@ -286,9 +302,13 @@ impl Index {
         &mut self,
         store: &dyn Store,
         keys: &HashMap<String, String>,
-        order: &[String],
+        order: Order<'_>,
     ) -> Result<(), StoreError> {
-        let todo = in_order(keys, order, |k| !self.known.contains_key(k));
+        let todo = if keys.values().all(|k| self.known.contains_key(k)) {
+            Vec::new()
+        } else {
+            in_order(keys, &order()?, |k| !self.known.contains_key(k))
+        };
         for chunk in todo.chunks(CHUNK) {
             let mut new_points: HashMap<String, Vec<Point>> = HashMap::new();
             let mut new_keys = Vec::new();
@@ -380,23 +400,30 @@ fn from_disk(
     store: &dyn Store,
     dir: &Path,
     keys: &HashMap<String, String>,
-    order: &[String],
+    order: Order<'_>,
     filter: &str,
 ) -> Result<Found, StoreError> {
     let mut index = Index::open(dir)?;
     index.update(store, keys, order)?;
     let Index { known, names, .. } = index;
     let names: Vec<&String> = names.iter().filter(|n| n.contains(filter)).collect();
+    let (names, known) = (&names, &known);
     // The workloads' files are read by as many threads as there are CPUs, each a run of them in
     // name order, and their points joined in that order: the same result as one thread's.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 4);
     let per_thread = names.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<HashMap<&str, Note>, StoreError>> = std::thread::scope(|scope| {
+    let parts: Vec<Result<Notes<'_>, StoreError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = names
             .chunks(per_thread)
-            .map(|chunk| scope.spawn(|| read_workloads(dir, chunk, keys, &known)))
+            .enumerate()
+            .map(|(i, chunk)| {
+                // The first run's points of a note are joined by the others' (without copying
+                // them again): room for every workload's.
+                let room = if i == 0 { names.len() } else { chunk.len() };
+                scope.spawn(move || read_workloads(dir, chunk, room, keys, known))
+            })
             .collect();
         handles
             .into_iter()
@@ -457,21 +484,26 @@ struct Note {
     points: Vec<Point>,
 }
 
+/// Notes by content key: looked up for each of 500,000 lines, with a hash quicker than SipHash
+/// (the keys are git's object ids, not chosen to collide).
+type Notes<'k> = HashMap<&'k str, Note, crate::fnv::Build>;
+
 /// The points of the notes in `keys` (commit to content key) in the files of workloads `names`,
 /// per content key, in the order of `names` and of each file's lines.
 fn read_workloads<'k>(
     dir: &Path,
     names: &[&String],
+    room: usize,
     keys: &'k HashMap<String, String>,
     known: &HashMap<String, KeyEntry>,
-) -> Result<HashMap<&'k str, Note>, StoreError> {
+) -> Result<Notes<'k>, StoreError> {
     let host_of = |key: &str, run_id: &str| -> Shared {
         known
             .get(key)
             .and_then(|e| e.hosts.iter().find(|(r, _)| r == run_id))
             .map_or_else(|| "".into(), |(_, h)| h.as_str().into())
     };
-    let mut notes: HashMap<&str, Note> = keys
+    let mut notes: Notes<'_> = keys
         .values()
         .map(|k| {
             let note = Note {
@@ -523,7 +555,7 @@ fn read_workloads<'k>(
             let point = row.into_point(&workload, &note.records[record], &kind);
             if note.points.is_empty() {
                 // About one point per workload: grown once, not doubled five times.
-                note.points.reserve_exact(names.len());
+                note.points.reserve_exact(room);
             }
             note.points.push(point);
         }

@@ -48,7 +48,7 @@ pub(super) struct Row<'a>(
     /// Requests per second (load workloads).
     pub Option<f64>,
     pub Option<Throughput>,
-    pub Option<StoredGrowth>,
+    pub Option<Box<StoredGrowth>>,
 );
 
 impl<'a> Row<'a> {
