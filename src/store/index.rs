@@ -367,7 +367,10 @@ impl Index {
             let mut kept = String::with_capacity(text.len());
             let mut dropped = false;
             for line in text.lines().filter(|l| !l.is_empty()) {
-                let row: Row = parse(&path, line)?;
+                let row: Row = match super::index_rows::quick(line) {
+                    Some(row) => row,
+                    None => parse(&path, line)?,
+                };
                 if stale.contains(row.0.as_ref()) {
                     dropped = true;
                 } else {
@@ -520,7 +523,10 @@ fn read_workloads<'k>(
         let workload: Shared = name.as_str().into();
         let mut kind: Shared = "".into();
         for line in text.lines().filter(|l| !l.is_empty()) {
-            let row: Row = parse(&path, line)?;
+            let row: Row = match super::index_rows::quick(line) {
+                Some(row) => row,
+                None => parse(&path, line)?,
+            };
             let Some(note) = notes.get_mut(row.0.as_ref()) else {
                 continue;
             };

@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 pub use dir::DirStore;
-pub use index::{Found, Point, points, points_in, refresh};
+pub use index::{Found, Point, Shared, points, points_in, refresh};
 pub use last_check::{
     CheckedWorkload, LAST_CHECK_SCHEMA, LastCheck, LastChecks, load_last_checks, save_last_check,
 };
