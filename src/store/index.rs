@@ -517,9 +517,12 @@ fn read_workloads<'k>(
             (k.as_str(), note)
         })
         .collect();
+    // One buffer for every file: a new one per file of 2 MB would be fresh pages from the
+    // kernel each time, a fifth of the reading's time.
+    let mut text = String::new();
     for name in names {
         let path = workload_file(dir, name);
-        let text = read_text(&path)?;
+        super::index_rows::read_text_into(&path, &mut text)?;
         let workload: Shared = name.as_str().into();
         let mut kind: Shared = "".into();
         for line in text.lines().filter(|l| !l.is_empty()) {
