@@ -200,7 +200,8 @@ pub fn failure_line(r: &GateResult, strict: bool) -> Option<String> {
     if let Some(f) = &r.candidate.failure {
         return Some(format!("{name} failed: {}", f.reason));
     }
-    if r.verdict == GateVerdict::Regressed {
+    // A layout regression `[gate] layout = "warn"` lets pass is in the explanations.
+    if r.verdict == GateVerdict::Regressed && !r.excused() {
         return Some(format!(
             "{name} regressed: {} ({}{})",
             change_cell(r),
