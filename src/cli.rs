@@ -793,6 +793,22 @@ mod tests {
     }
 
     #[test]
+    fn explain_is_for_check_and_measured_comparisons() {
+        let CargoCli::Perf(args) =
+            CargoCli::try_parse_from(["cargo", "perf", "check", "--explain"]).unwrap();
+        assert!(matches!(args.command, Command::Check(c) if c.explain));
+        let CargoCli::Perf(args) =
+            CargoCli::try_parse_from(["cargo", "perf", "compare", "v1", "--measure", "--explain"])
+                .unwrap();
+        assert!(matches!(args.command, Command::Compare(c) if c.explain && c.measure));
+        // Stored records have no binaries to run.
+        let err = CargoCli::try_parse_from(["cargo", "perf", "compare", "v1", "--explain"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--measure"), "{err}");
+    }
+
+    #[test]
     fn global_options_go_after_the_subcommand_too() {
         let CargoCli::Perf(args) =
             CargoCli::try_parse_from(["cargo", "perf", "list", "--message-format", "json", "-q"])
