@@ -9,11 +9,12 @@ fn pct(change: f64) -> String {
     format!("{:+.1}%", change * 100.0)
 }
 
-/// The verdict with its explanation: `regressed (layout)`.
+/// The verdict with the explanation of its change: `regressed (layout)`. An unchanged or
+/// inconclusive verdict has no change to explain, so its explanation is only in the list.
 pub fn verdict_cell(r: &GateResult) -> String {
     match &r.explanation {
-        Some(e) => format!("{} ({})", r.verdict.as_str(), e.kind.as_str()),
-        None => r.verdict.as_str().to_owned(),
+        Some(e) if decided(r) => format!("{} ({})", r.verdict.as_str(), e.kind.as_str()),
+        _ => r.verdict.as_str().to_owned(),
     }
 }
 
@@ -191,5 +192,38 @@ mod tests {
         assert!(memory.starts_with("memory: "), "{memory}");
         let none = explanation_text(&explanation(ExplanationKind::Unexplained, false), true);
         assert!(none.contains("branch misses -1.0%"), "{none}");
+    }
+
+    #[test]
+    fn only_a_decided_verdict_carries_its_explanation_in_its_cell() {
+        use crate::gate::GateVerdict;
+        let w = crate::discover::Workload::stored(
+            "w",
+            crate::vocab::Class::Small,
+            std::time::Duration::from_secs(30),
+            crate::config::Sampling::default(),
+        );
+        let mut r = GateResult {
+            candidate: crate::pipeline::evaluate(w, crate::measure::Measured::default()),
+            base: crate::measure::Measured::default(),
+            metric: crate::vocab::Metric::Wall,
+            threshold: 0.02,
+            comparison: None,
+            verdict: GateVerdict::Regressed,
+            spent_ns: 0,
+            notes: Vec::new(),
+            undecidable: false,
+            figure: None,
+            accepted: None,
+            explanation: Some(explanation(ExplanationKind::Layout, true)),
+        };
+        assert_eq!(verdict_cell(&r), "regressed (layout)");
+        r.verdict = GateVerdict::Unchanged;
+        assert_eq!(verdict_cell(&r), "unchanged");
+        assert!(
+            explanation_line(&r)
+                .unwrap()
+                .starts_with("w: code layout: ")
+        );
     }
 }
