@@ -196,7 +196,8 @@ fn padding_that_only_moves_code_is_layout_and_passes_unless_the_gate_says_fail()
         "{text}"
     );
     assert!(
-        text.contains("this one passes") && text.contains("Passed."),
+        text.contains("this one passes")
+            && text.contains("1 regressed (1 code layout, not failing). Passed."),
         "{text}"
     );
     // A team that wants layout changes to fail says so in perf.toml.
