@@ -3,6 +3,7 @@
 //! `stats::explain` says whether more work, code layout or memory fits the change of time.
 
 use super::{GateResult, GateVerdict};
+use crate::errors::MeasureError;
 use crate::measure::profile::run_profiled;
 use crate::measure::{RunSpec, Runner, valgrind};
 use crate::pipeline::{Observer, Unit};
@@ -33,19 +34,20 @@ fn wanted(r: &GateResult, all: bool) -> bool {
 }
 
 /// Explains the results the plan asks for. What keeps a workload from being explained (valgrind
-/// missing, a run that fails under it) becomes a note on it: the verdicts stand either way.
+/// missing, a run that fails under it) becomes a note on it: the verdicts stand either way. Only
+/// an interruption (Ctrl-C) is an error, so that the check stops as it would while measuring.
 pub fn explain_results(
     results: &mut [GateResult],
     specs: ExplainSpecs,
     plan: &mut ExplainPlan,
     progress: &mut dyn Observer,
-) {
+) -> Result<(), MeasureError> {
     let chosen: Vec<(usize, RunSpec, Option<RunSpec>)> = specs
         .into_iter()
         .filter(|(i, _, _)| results.get(*i).is_some_and(|r| wanted(r, plan.all)))
         .collect();
     if chosen.is_empty() {
-        return;
+        return Ok(());
     }
     if valgrind::version().is_err() {
         let note = format!(
@@ -56,7 +58,7 @@ pub fn explain_results(
         for (i, _, _) in &chosen {
             results[*i].notes.push(note.clone());
         }
-        return;
+        return Ok(());
     }
     let total = chosen.len();
     for (n, (i, new_spec, base_spec)) in chosen.into_iter().enumerate() {
@@ -71,14 +73,13 @@ pub fn explain_results(
             continue;
         };
         progress.started(&format!("{name} (explaining)"), n, total, 2, Unit::Runs);
-        let profiled = profile(plan.runner, &base_spec, "base").and_then(|base| {
-            progress.progressed(1, 2);
-            Ok((base, profile(plan.runner, &new_spec, "candidate")?))
-        });
+        let base = profile(plan.runner, &base_spec, "base")?;
+        progress.progressed(1, 2);
+        let new = profile(plan.runner, &new_spec, "candidate")?;
         progress.progressed(2, 2);
-        let (base, new) = match profiled {
-            Ok(both) => both,
-            Err(why) => {
+        let (base, new) = match (base, new) {
+            (Ok(base), Ok(new)) => (base, new),
+            (Err(why), _) | (_, Err(why)) => {
                 progress.step_finished("not explained");
                 r.notes.push(format!("not explained: {why}"));
                 continue;
@@ -92,16 +93,22 @@ pub fn explain_results(
         progress.step_finished(e.kind.as_str());
         r.explanation = Some(e);
     }
+    Ok(())
 }
 
-/// One side's profile, or why there is none.
-fn profile(runner: &mut dyn Runner, spec: &RunSpec, side: &str) -> Result<Profile, String> {
-    match run_profiled(runner, spec) {
+/// One side's profile, or why there is none; an interruption is the caller's to pass on.
+fn profile(
+    runner: &mut dyn Runner,
+    spec: &RunSpec,
+    side: &str,
+) -> Result<Result<Profile, String>, MeasureError> {
+    Ok(match run_profiled(runner, spec) {
         Ok(Ok(p)) => Ok(p),
         Ok(Err(failure)) => Err(format!(
             "the {side}'s run under cachegrind failed ({})",
             failure.reason
         )),
+        Err(e @ MeasureError::Interrupted(_)) => return Err(e),
         Err(e) => Err(format!("the {side}'s run under cachegrind: {e}")),
-    }
+    })
 }

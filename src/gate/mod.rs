@@ -400,7 +400,7 @@ pub fn run_gate_with_benches(
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     let explaining = std::time::Instant::now();
     if let Some(mut plan) = explain {
-        explain_results(&mut results, explain_specs, &mut plan, progress);
+        explain_results(&mut results, explain_specs, &mut plan, progress)?;
     }
     let timing = GateTiming {
         explain_ns: explaining.elapsed().as_nanos() as u64,
