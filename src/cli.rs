@@ -144,10 +144,16 @@ pub enum Command {
                             A regression or budget breach that an acceptance covers (`cargo perf \
                             accept`, or a `Perf-Accepted: <glob>: <reason>` line in the message of a \
                             commit after the base) is shown as `accepted` with its reason and passes.\n\n\
+                            Each regressed or improved command workload (every one with --explain) is \
+                            explained: both binaries run once under valgrind's cachegrind, and the change \
+                            is `more work` (instructions moved with the time; the functions are named), \
+                            `layout` (same instructions: where the code landed), `memory` (same \
+                            instructions, cache misses moved) or `unexplained`. A layout regression passes \
+                            unless perf.toml has `[gate] layout = \"fail\"`.\n\n\
                             Exit codes: 0 passed, 1 a regression, budget breach or failed workload \
                             (inconclusive too with --strict), 2 the tool could not run.\n\n\
                             Examples:\n  cargo perf check\n  cargo perf check --base origin/main --format markdown\n  \
-                            cargo perf check --junit perf.xml --strict"
+                            cargo perf check --junit perf.xml --strict\n  cargo perf check --explain parse"
     )]
     Check(CheckArgs),
 
@@ -157,7 +163,8 @@ pub enum Command {
                             compared; they were measured in separate invocations, so timing differences are \
                             indicative only. --measure builds both and measures them interleaved, as check \
                             does.\n\n\
-                            Examples:\n  cargo perf compare v1.2.0\n  cargo perf compare v1.2.0 v1.3.0 --measure"
+                            Examples:\n  cargo perf compare v1.2.0\n  cargo perf compare v1.2.0 v1.3.0 --measure\n  \
+                            cargo perf compare v1.2.0 --measure --explain"
     )]
     Compare(CompareArgs),
 
@@ -448,6 +455,10 @@ pub struct CheckArgs {
     /// The base revision; for a branch, its merge-base with HEAD.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+    /// Explain every workload's change under valgrind's cachegrind (more work, code layout or
+    /// memory), not only the regressions and improvements.
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub output: GateOutput,
     #[command(flatten)]
@@ -484,6 +495,10 @@ pub struct CompareArgs {
     /// Build and measure both now, interleaved, instead of reading stored records.
     #[arg(long)]
     pub measure: bool,
+    /// Explain every workload's change under valgrind's cachegrind (more work, code layout or
+    /// memory), not only the regressions and improvements. Needs --measure.
+    #[arg(long, requires = "measure")]
+    pub explain: bool,
     /// Compare only workloads whose name contains this text.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
@@ -775,6 +790,22 @@ mod tests {
         };
         assert_eq!(run.filter.as_deref(), Some("abc"));
         assert_eq!(run.sampling.min_runs, Some(3));
+    }
+
+    #[test]
+    fn explain_is_for_check_and_measured_comparisons() {
+        let CargoCli::Perf(args) =
+            CargoCli::try_parse_from(["cargo", "perf", "check", "--explain"]).unwrap();
+        assert!(matches!(args.command, Command::Check(c) if c.explain));
+        let CargoCli::Perf(args) =
+            CargoCli::try_parse_from(["cargo", "perf", "compare", "v1", "--measure", "--explain"])
+                .unwrap();
+        assert!(matches!(args.command, Command::Compare(c) if c.explain && c.measure));
+        // Stored records have no binaries to run.
+        let err = CargoCli::try_parse_from(["cargo", "perf", "compare", "v1", "--explain"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--measure"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::report::{Progress, ProgressMode};
 use crate::services::accepted::acceptances_between;
 use crate::services::gate::{Outputs, report};
 use crate::services::load::{load_commands, open_store};
-use crate::services::sides::{Selection, Side, Sides, measure_sides};
+use crate::services::sides::{Explain, Selection, Side, Sides, measure_sides};
 use crate::store::{LastCheck, Repo, save_last_check, short};
 
 pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Result<i32> {
@@ -47,6 +47,11 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         threshold: args.output.threshold,
         packages: args.packages.clone(),
         stored_base: true,
+        explain: if args.explain {
+            Explain::All
+        } else {
+            Explain::Changes
+        },
     };
     let mut progress = Progress::new(ProgressMode::for_stderr(global.quiet));
     let (results, mut timing) = measure_sides(

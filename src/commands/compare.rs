@@ -16,7 +16,7 @@ use crate::report::{Progress, ProgressMode};
 use crate::services::accepted::acceptances_between;
 use crate::services::gate::{Outputs, report};
 use crate::services::load::{load_commands, open_store, print_warnings};
-use crate::services::sides::{Selection, Side, Sides, measure_sides};
+use crate::services::sides::{Explain, Selection, Side, Sides, measure_sides};
 use crate::stats::{compare as compare_samples, compare_exact};
 use crate::store::{Machine, Record, Repo, Store, WorkloadRecord, parse_lines, short};
 use crate::vocab::Sample;
@@ -53,6 +53,11 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             threshold: args.output.threshold,
             packages: args.packages.clone(),
             stored_base: false,
+            explain: if args.explain {
+                Explain::All
+            } else {
+                Explain::Changes
+            },
         };
         let mut progress = Progress::new(ProgressMode::for_stderr(global.quiet));
         let (results, mut timing) = measure_sides(
@@ -380,6 +385,7 @@ fn stored_results(
             undecidable: false,
             accepted: None,
             figure: None,
+            explanation: None,
         });
     }
     out

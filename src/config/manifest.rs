@@ -31,6 +31,17 @@ pub struct RawManifest {
     pub criterion: RawCriterion,
     #[serde(default, rename = "load")]
     pub loads: Vec<Spanned<super::load::RawLoad>>,
+    #[serde(default)]
+    pub gate: RawGateSection,
+}
+
+/// `[gate]`: how `check` treats what its explanations find.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateSection {
+    /// What a regression explained as code layout does: `warn` (the default) reports it and
+    /// lets the workload pass, `fail` fails the gate as for any regression.
+    pub layout: Option<crate::vocab::LayoutPolicy>,
 }
 
 /// `[criterion]`: which criterion benchmarks become workloads, and how they are measured.

@@ -155,6 +155,8 @@ pub struct Config {
     pub threshold: f64,
     /// `[[load]]`: workloads that drive a service or a command under concurrency.
     pub loads: Vec<super::load::LoadSpec>,
+    /// `[gate] layout`: what a regression explained as code layout does to the gate.
+    pub layout: crate::vocab::LayoutPolicy,
 }
 
 /// Sampling settings given on the command line; they override `perf.toml`.
@@ -328,6 +330,7 @@ pub fn resolve_text(
         criterion,
         sampling: overrides.to_complete(&defaults),
         threshold: raw.defaults.threshold.unwrap_or(DEFAULT_THRESHOLD),
+        layout: raw.gate.layout.unwrap_or_default(),
     })
 }
 
@@ -345,6 +348,7 @@ pub fn absent(path: &Path, root: &Path, overrides: &SamplingOverrides) -> Config
         sampling: overrides.to_complete(&Sampling::default()),
         threshold: DEFAULT_THRESHOLD,
         loads: Vec::new(),
+        layout: crate::vocab::LayoutPolicy::default(),
     }
 }
 
@@ -394,6 +398,22 @@ mod tests {
         assert_eq!(c.workloads[0].class, ClassSpec::Small);
         assert_eq!(c.workloads[0].line, 3);
         assert_eq!(c.budgets, ClassBudgets::default());
+    }
+
+    #[test]
+    fn gate_layout_is_warn_unless_set_and_other_values_name_the_line() {
+        let w = "[[workload]]\nname = \"a\"\ncommand = [\"x\"]\n";
+        let c = resolve(w).unwrap();
+        assert_eq!(c.layout, crate::vocab::LayoutPolicy::Warn);
+        let c = resolve(&format!("[gate]\nlayout = \"fail\"\n{w}")).unwrap();
+        assert_eq!(c.layout, crate::vocab::LayoutPolicy::Fail);
+        let e = resolve(&format!("[gate]\nlayout = \"ignore\"\n{w}")).unwrap_err();
+        assert!(
+            e.contains("perf.toml:2") && e.contains("`warn`") && e.contains("`fail`"),
+            "{e}"
+        );
+        let e = resolve(&format!("[gate]\nlayuot = \"warn\"\n{w}")).unwrap_err();
+        assert!(e.contains("layout"), "{e}");
     }
 
     #[test]

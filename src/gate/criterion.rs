@@ -446,6 +446,7 @@ fn result_of(k: Track, quick: bool) -> GateResult {
         undecidable: too_few,
         accepted: None,
         figure: None,
+        explanation: None,
     }
 }
 
@@ -479,5 +480,6 @@ fn removed(target: &str, id: &str) -> GateResult {
         undecidable: false,
         accepted: None,
         figure: None,
+        explanation: None,
     }
 }

@@ -382,6 +382,7 @@ fn result(
         undecidable: false,
         accepted: None,
         figure: Some(figure),
+        explanation: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod accepted;
 mod criterion;
+mod explain;
 mod load;
 
 pub mod bisect;
@@ -10,6 +11,7 @@ pub mod calibrate;
 mod growth;
 pub use accepted::apply_acceptances;
 pub use criterion::{BenchGate, run_bench_gate};
+pub use explain::{ExplainPlan, ExplainSpecs, explain_results};
 pub use growth::{GROWTH_TOLERANCE, GrowthFigure, GrowthFinding, GrowthVerdict, growth_findings};
 pub use load::{LoadFigure, LoadGate, run_load_gate};
 
@@ -113,12 +115,21 @@ pub struct GateResult {
     pub figure: Option<LoadFigure>,
     /// The acceptance that made a regression or a budget breach `accepted`.
     pub accepted: Option<crate::vocab::Acceptance>,
+    /// Why the time changed, when the workload was explained (`explain::explain_results`).
+    pub explanation: Option<crate::vocab::Explanation>,
 }
 
 impl GateResult {
+    /// A regression explained as code layout that `[gate] layout = "warn"` lets pass.
+    pub fn excused(&self) -> bool {
+        self.verdict == GateVerdict::Regressed
+            && self.explanation.as_ref().is_some_and(|e| e.excused)
+    }
+
     /// Whether this workload fails the gate.
     pub fn fails(&self, strict: bool) -> bool {
-        matches!(self.verdict, GateVerdict::Regressed | GateVerdict::Failed)
+        (self.verdict == GateVerdict::Regressed && !self.excused())
+            || self.verdict == GateVerdict::Failed
             || (self.candidate.budget.is_over() && self.accepted.is_none())
             || (strict && self.verdict == GateVerdict::Inconclusive)
     }
@@ -149,6 +160,8 @@ pub struct GateTiming {
     pub build_ns: u64,
     /// The whole command, from start to the last verdict.
     pub total_ns: u64,
+    /// Explaining verdicts: both sides' runs under cachegrind, after the last verdict.
+    pub explain_ns: u64,
 }
 
 impl GateTiming {
@@ -193,7 +206,15 @@ pub fn run_gate(
     runner: &mut dyn Runner,
     progress: &mut dyn Observer,
 ) -> Result<(Vec<GateResult>, GateTiming), MeasureError> {
-    run_gate_with_benches(workloads, Vec::new(), None, Vec::new(), runner, progress)
+    run_gate_with_benches(
+        workloads,
+        Vec::new(),
+        None,
+        Vec::new(),
+        None,
+        runner,
+        progress,
+    )
 }
 
 /// What the criterion part of a check measures, and how.
@@ -203,12 +224,15 @@ pub struct BenchPlan<'a> {
 }
 
 /// `run_gate` with criterion bench targets and load workloads as well: commands first, then
-/// benchmarks, then loads, and the false discovery control over all of them together.
+/// benchmarks, then loads, and the false discovery control over all of them together. With an
+/// `explain` plan, the command workloads it asks for are explained after their verdicts (not
+/// counted in the timing's `runs_ns`: they are not measurements of the gate).
 pub fn run_gate_with_benches(
     workloads: Vec<GateWorkload>,
     benches: Vec<BenchGate>,
     plan: Option<BenchPlan>,
     loads: Vec<LoadGate>,
+    explain: Option<ExplainPlan>,
     runner: &mut dyn Runner,
     progress: &mut dyn Observer,
 ) -> Result<(Vec<GateResult>, GateTiming), MeasureError> {
@@ -221,6 +245,7 @@ pub fn run_gate_with_benches(
     let commands = workloads.len();
     let total = commands + loads.len();
     let mut results = Vec::with_capacity(total);
+    let mut explain_specs: ExplainSpecs = Vec::new();
     for (i, gw) in workloads.into_iter().enumerate() {
         let w = gw.workload;
         // Criterion benchmarks are gated in rounds of their own (`run_bench_gate`).
@@ -237,6 +262,13 @@ pub fn run_gate_with_benches(
             timeout,
         };
         let new_spec = spec(command.argv.clone(), command.env.clone(), "new");
+        explain_specs.push((
+            results.len(),
+            new_spec.clone(),
+            gw.base_argv
+                .clone()
+                .map(|argv| spec(argv, gw.base_env.clone(), "base")),
+        ));
         let (metric, threshold) = (w.sampling.metric, w.threshold);
         let has_base = gw.base_argv.is_some() || gw.stored_base.is_some();
         let mut notes = Vec::new();
@@ -350,6 +382,7 @@ pub fn run_gate_with_benches(
             undecidable: false,
             accepted: None,
             figure: None,
+            explanation: None,
         });
     }
     if let Some(plan) = plan {
@@ -364,8 +397,14 @@ pub fn run_gate_with_benches(
     let (load_results, load_ns) = run_load_gate(loads, commands, total, progress)?;
     results.extend(load_results);
     apply_verdicts(&mut results);
+    let elapsed_ns = started.elapsed().as_nanos() as u64;
+    let explaining = std::time::Instant::now();
+    if let Some(mut plan) = explain {
+        explain_results(&mut results, explain_specs, &mut plan, progress)?;
+    }
     let timing = GateTiming {
-        elapsed_ns: started.elapsed().as_nanos() as u64,
+        explain_ns: explaining.elapsed().as_nanos() as u64,
+        elapsed_ns,
         // The blocks of load workloads are their runs.
         runs_ns: counting.runs_ns + load_ns,
         ..GateTiming::default()
@@ -445,6 +484,7 @@ mod tests {
             undecidable: false,
             accepted: None,
             figure: None,
+            explanation: None,
         }
     }
 

@@ -5,6 +5,10 @@
 //! "exit": 0}, ...]}`. Each run takes the next entry, cycling; `exit` may also be `"timeout"`
 //! or `"signal:9"`. Fields left out are 0 (`exit` 0). The sampler counts measured time as the sum of
 //! the samples' wall times, so time caps behave as with real processes.
+//!
+//! It scripts timings only: the explanations of `check` (`gate::explain`) run the real binaries
+//! under valgrind, and with this runner they are made only when `--explain` asks, so a test of
+//! the timing logic gets no explanation that contradicts its script.
 
 use std::collections::HashMap;
 use std::path::Path;

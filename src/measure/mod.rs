@@ -8,6 +8,7 @@ pub mod load;
 mod pipes;
 pub mod probe;
 mod process;
+pub mod profile;
 mod runner;
 mod sampler;
 pub mod valgrind;

@@ -20,10 +20,20 @@ pub const TIMEOUT_FACTOR: u32 = 100;
 /// 16-way last level, 64-byte lines.
 const CACHES: [&str; 3] = ["--I1=32768,8,64", "--D1=32768,8,64", "--LL=8388608,16,64"];
 
-/// How to install valgrind, for the message when it is missing.
-pub const INSTALL_HINT: &str = "install valgrind: `sudo apt-get install valgrind` (Debian, Ubuntu), \
-     `sudo dnf install valgrind` (Fedora), `brew install valgrind` (Linux Homebrew); or use \
-     `--metric wall`";
+/// How to install valgrind.
+macro_rules! install {
+    () => {
+        "install valgrind: `sudo apt-get install valgrind` (Debian, Ubuntu), `sudo dnf install \
+         valgrind` (Fedora), `brew install valgrind` (Linux Homebrew)"
+    };
+}
+
+/// How to install valgrind, for explanations that need it.
+pub const INSTALL: &str = install!();
+
+/// How to install valgrind or do without it, for the message when the instructions metric
+/// finds it missing.
+pub const INSTALL_HINT: &str = concat!(install!(), "; or use `--metric wall`");
 
 /// The valgrind to run: `CARGO_PERF_VALGRIND` when set (a path or a name), else `valgrind` on
 /// the `PATH`.
@@ -80,13 +90,27 @@ pub fn version() -> Result<String, MeasureError> {
 
 /// The spec of `spec` run under cachegrind, writing into `out_dir`.
 pub fn counted_spec(spec: &RunSpec, out_dir: &Path) -> RunSpec {
+    cachegrind_spec(spec, out_dir, cache_sim(), false)
+}
+
+/// `spec` under cachegrind, with its cache simulation if `cache`, and its branch simulation
+/// (events `Bc Bcm Bi Bim`) if `branches`.
+pub(super) fn cachegrind_spec(
+    spec: &RunSpec,
+    out_dir: &Path,
+    cache: bool,
+    branches: bool,
+) -> RunSpec {
     let mut argv: Vec<String> = vec![program()];
     argv.extend(["--tool=cachegrind", "--trace-children=yes", "-q"].map(String::from));
-    if cache_sim() {
+    if cache {
         argv.push("--cache-sim=yes".into());
         argv.extend(CACHES.map(String::from));
     } else {
         argv.push("--cache-sim=no".into());
+    }
+    if branches {
+        argv.push("--branch-sim=yes".into());
     }
     // Valgrind's own messages stay out of the workload's standard error (a command it cannot
     // start is still reported there).

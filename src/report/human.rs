@@ -385,7 +385,7 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
             new,
             change_cell(r),
             p_cell(r),
-            r.verdict.as_str().into(),
+            super::explain::verdict_cell(r),
             budget_cell(r),
         ]);
     }
@@ -402,6 +402,17 @@ pub(super) fn check_table(report: &super::CheckReport, out: &mut dyn Write) -> i
                     writeln!(out, "  | {}", t(l))?;
                 }
             }
+        }
+    }
+    let explained: Vec<String> = report
+        .results
+        .iter()
+        .filter_map(super::explain::explanation_line)
+        .collect();
+    if !explained.is_empty() {
+        writeln!(out, "Explained (each side's binary once under cachegrind):")?;
+        for line in explained {
+            writeln!(out, "  {}", t(&line))?;
         }
     }
     let accepted: Vec<String> = report.results.iter().filter_map(accepted_line).collect();

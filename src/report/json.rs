@@ -381,6 +381,12 @@ struct CheckWorkload<'a> {
     /// With the instructions metric: each side's counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     counts: Option<SideCounts<'a>>,
+    /// Why the time changed, when the workload was explained under cachegrind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<&'a crate::vocab::Explanation>,
+    /// The explanation in words, as the other formats show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explained: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -430,6 +436,11 @@ impl super::GateOutput for Json {
                         base: CountsJson::new(r.base.counts.as_ref()),
                         new: CountsJson::new(r.candidate.counts.as_ref()),
                     }),
+                    explanation: r.explanation.as_ref(),
+                    explained: r
+                        .explanation
+                        .as_ref()
+                        .map(|e| super::explain::explanation_text(e, super::explain::decided(r))),
                 },
             )?;
         }

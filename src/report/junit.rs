@@ -44,16 +44,20 @@ pub fn junit(report: &CheckReport) -> String {
             Some(line) => {
                 let _ = writeln!(
                     xml,
-                    ">\n      <failure type=\"{}\" message=\"{}\">base {} → candidate {}: {}</failure>\n    </testcase>",
+                    ">\n      <failure type=\"{}\" message=\"{}\">base {} → candidate {}: {}{}</failure>\n    </testcase>",
                     r.verdict.as_str(),
                     escape(&line),
                     escape(&report.base),
                     escape(&report.candidate),
-                    escape(&change_cell(r))
+                    escape(&change_cell(r)),
+                    super::explain::explanation_line(r)
+                        .map(|e| format!("\n{}", escape(&e)))
+                        .unwrap_or_default()
                 );
             }
-            // An accepted change passes, with who accepted it and why beside it.
-            None => match accepted_line(r) {
+            // An accepted change passes, with who accepted it and why beside it; an explained
+            // one that passes, with its explanation.
+            None => match accepted_line(r).or_else(|| super::explain::explanation_line(r)) {
                 Some(line) => {
                     let _ = writeln!(
                         xml,
@@ -72,13 +76,18 @@ pub fn junit(report: &CheckReport) -> String {
 }
 
 /// GitHub Actions workflow commands: `::error ...` for every workload that fails the gate,
-/// `::notice ...` for every accepted change.
+/// `::notice ...` for every accepted change, `::warning ...` for a layout regression that
+/// passes.
 pub fn github_annotations(report: &CheckReport) -> String {
     let mut text = String::new();
     for r in &report.results {
         let (command, line) = match (failure_line(r, report.strict), accepted_line(r)) {
             (Some(line), _) => ("error title=cargo perf", line),
             (None, Some(line)) => ("notice title=cargo perf (accepted)", line),
+            (None, None) if r.excused() => match super::explain::explanation_line(r) {
+                Some(line) => ("warning title=cargo perf (code layout)", line),
+                None => continue,
+            },
             (None, None) => continue,
         };
         // Workflow commands end at a newline and treat % specially; other control

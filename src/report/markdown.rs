@@ -44,11 +44,11 @@ impl super::GateOutput for Markdown {
         )?;
         for r in &report.results {
             let (base, new) = median_cells(r);
-            let verdict = r.verdict.as_str();
+            let verdict = super::explain::verdict_cell(r);
             let verdict = if failure_line(r, report.strict).is_some() {
                 format!("**{verdict}**")
             } else {
-                verdict.to_owned()
+                verdict
             };
             writeln!(
                 out,
@@ -69,6 +69,20 @@ impl super::GateOutput for Markdown {
             writeln!(out)?;
             for f in failures {
                 writeln!(out, "- {}", cell(&f))?;
+            }
+        }
+        let explained: Vec<String> = report
+            .results
+            .iter()
+            .filter_map(super::explain::explanation_line)
+            .collect();
+        if !explained.is_empty() {
+            writeln!(
+                out,
+                "\n**Explained** (each side's binary once under cachegrind):\n"
+            )?;
+            for line in explained {
+                writeln!(out, "- {}", cell(&line))?;
             }
         }
         let accepted: Vec<String> = report

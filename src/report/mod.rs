@@ -4,6 +4,7 @@ pub mod bisect;
 mod chart;
 mod check;
 pub mod escape;
+mod explain;
 mod human;
 mod json;
 mod junit;

@@ -409,6 +409,7 @@ mod tests {
                 verdict: "regressed".into(),
                 ratio: Some(1.25),
                 over_budget: false,
+                explanation: None,
             }],
         };
         let text = render(&[], &[("m".into(), check)], Dialect::OpenMetrics);

@@ -72,6 +72,7 @@ pub fn bisect(global: &GlobalOpts, request: &Request) -> Result<BisectReport> {
             threshold: request.threshold,
             packages: request.packages.clone(),
             stored_base: true,
+            explain: Default::default(),
         },
         workload,
         threshold,

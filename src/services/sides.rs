@@ -12,7 +12,8 @@ use crate::cli::{GlobalOpts, PackageArgs};
 use crate::config::Config;
 use crate::discover::{Workload, resolve_bins};
 use crate::gate::{
-    BenchGate, BenchPlan, GateResult, GateTiming, GateWorkload, LoadGate, run_gate_with_benches,
+    BenchGate, BenchPlan, ExplainPlan, GateResult, GateTiming, GateWorkload, LoadGate,
+    run_gate_with_benches,
 };
 use crate::measure::criterion::CriterionSettings;
 use crate::pipeline::Observer;
@@ -45,6 +46,20 @@ pub struct Selection {
     /// Use the base's stored instruction counts when they fit (`check`), rather than building
     /// and counting it (`compare --measure`).
     pub stored_base: bool,
+    /// Which verdicts are explained under cachegrind.
+    pub explain: Explain,
+}
+
+/// Which command workloads a measured comparison explains.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Explain {
+    /// None (`bisect`, which judges many commits).
+    #[default]
+    Off,
+    /// Those it calls `regressed` or `improved` (`check`, `compare --measure`).
+    Changes,
+    /// Every one compared (`--explain`).
+    All,
 }
 
 /// Builds both sides' binaries and measures every workload, interleaved. `workloads` are the
@@ -245,12 +260,31 @@ pub fn measure_sides(
         },
         sampling: &config.sampling,
     };
+    // Explanations run the real binaries. Scripted timings (`--fake-runner`) are explained
+    // only when `--explain` asks: a test of the timing logic alone gets no explanation that
+    // contradicts its script.
+    let explain = match (selection.explain, global.fake_runner.is_some()) {
+        (Explain::Off, _) | (Explain::Changes, true) => None,
+        (explain, _) => Some(explain),
+    };
+    let mut explain_runner = match explain {
+        Some(_) => Some(crate::measure::ProcessRunner::new()?),
+        None => None,
+    };
+    let explain = explain
+        .zip(explain_runner.as_mut())
+        .map(|(explain, runner)| ExplainPlan {
+            all: explain == Explain::All,
+            layout: config.layout,
+            runner,
+        });
     // The locks are held until both sides are measured.
     let (results, mut timing) = run_gate_with_benches(
         gated,
         bench_gates,
         Some(plan),
         load_gates,
+        explain,
         runner.as_mut(),
         observer,
     )?;

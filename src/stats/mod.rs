@@ -4,6 +4,7 @@ mod bootstrap;
 mod budget;
 pub mod changepoint;
 mod compare;
+pub mod explain;
 pub mod exposition;
 mod growth;
 pub mod load;

@@ -56,6 +56,9 @@ pub struct CheckedWorkload {
     pub ratio: Option<f64>,
     /// Whether the candidate broke its budget or a threshold.
     pub over_budget: bool,
+    /// Why its time changed, when the check explained it under cachegrind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<crate::vocab::Explanation>,
 }
 
 impl LastCheck {
@@ -86,6 +89,7 @@ impl LastCheck {
                 verdict: r.verdict.as_str().to_string(),
                 ratio: r.comparison.as_ref().map(|c| c.ratio),
                 over_budget: r.candidate.budget.is_over(),
+                explanation: r.explanation.clone(),
             })
             .collect();
         LastCheck {
@@ -192,6 +196,7 @@ mod tests {
                 verdict: verdict.into(),
                 ratio: Some(1.02),
                 over_budget: false,
+                explanation: None,
             }],
         }
     }
@@ -209,6 +214,40 @@ mod tests {
         assert_eq!(all.machines["aaaa"].commit, "c3");
         assert_eq!(all.machines["aaaa"].workloads[0].verdict, "improved");
         assert_eq!(all.machines["bbbb"].commit, "c2");
+    }
+
+    #[test]
+    fn an_explanation_is_kept_and_files_without_one_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("last-check.json");
+        // A file an earlier cargo-perf wrote, without `explanation`.
+        std::fs::write(
+            &path,
+            r#"{"schema": 1, "machines": {"aaaa": {"commit": "c", "dirty": false, "base": "b",
+               "time_unix": 1, "exit_code": 0, "workloads": [{"name": "w", "kind": "command",
+               "class": "small", "verdict": "unchanged", "ratio": 1.0, "over_budget": false}]}}}"#,
+        )
+        .unwrap();
+        let (all, warning) = read(&path);
+        assert_eq!(warning, None);
+        assert_eq!(all.machines["aaaa"].workloads[0].explanation, None);
+        let mut explained = check("c2", "regressed");
+        explained.workloads[0].explanation = Some(crate::vocab::Explanation {
+            kind: crate::vocab::ExplanationKind::Layout,
+            time_change: 0.04,
+            instructions_change: 0.0,
+            cycles_change: 0.0,
+            cache_misses_change: 0.0,
+            branch_misses_change: 0.0,
+            base: Default::default(),
+            new: Default::default(),
+            functions: Vec::new(),
+            excused: true,
+        });
+        write(&path, "aaaa", explained.clone()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"kind\": \"layout\""), "{text}");
+        assert_eq!(read(&path).0.machines["aaaa"], explained);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod accepted;
 mod counts;
+mod explain;
 mod kinds;
 pub mod load;
 mod machine;
@@ -17,6 +18,9 @@ pub use accepted::{
     parse_acceptances, parse_trailers, pattern_matches,
 };
 pub use counts::Counts;
+pub use explain::{
+    Explanation, ExplanationKind, FunctionChange, LayoutPolicy, Profile, SideFigures,
+};
 pub use kinds::{Class, Metric, Status};
 pub use machine::check_machine_key;
 pub use sample::{Failure, Sample};

@@ -9,6 +9,7 @@ mod calibrate;
 mod common;
 mod criterion;
 mod example;
+mod explain;
 mod gate;
 mod git;
 mod hostile;
