@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::cli::{GlobalOpts, HistoryArgs, MachineFilter, MessageFormat};
 use crate::errors::exit_codes;
 use crate::report::{HistoryOutput, HistoryPoint, Human, Json};
-use crate::services::accepted::acceptances_of;
+use crate::services::accepted::acceptances_with;
 use crate::services::load::{open_store, print_warnings};
 use crate::store::{Repo, short};
 use crate::workspace::Workspace;
@@ -35,6 +35,8 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     print_warnings(&warnings);
     // The commits shown, newest first, each with its subject and points.
     let mut shown: Vec<(&str, String, Vec<crate::store::Point>)> = Vec::new();
+    // Their messages, for the acceptances in trailers: read with the subjects.
+    let mut infos: HashMap<&str, crate::store::CommitInfo> = HashMap::new();
     for (commit, subject) in walk.iter().zip(&mut subjects) {
         // `-n 0` shows nothing, as `git log -n 0` does.
         if args.max_count.is_some_and(|n| shown.len() >= n) {
@@ -44,7 +46,15 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
             continue;
         };
         if found.iter().any(|p| keep(&p.machine)) {
-            let subject = subject.take().unwrap_or_else(|| repo.subject(commit));
+            let subject = match subject.take() {
+                Some((subject, info)) => {
+                    if let Some(info) = info {
+                        infos.insert(commit.as_str(), info);
+                    }
+                    subject
+                }
+                None => repo.subject(commit),
+            };
             shown.push((commit, subject, found));
         }
     }
@@ -66,7 +76,7 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
         })
         .collect();
     set_changes(&mut points);
-    mark_accepted(&repo, store.as_ref(), &mut points)?;
+    mark_accepted(&repo, store.as_ref(), &infos, &mut points)?;
     if args.max_count == Some(0) {
         return Ok(exit_codes::OK);
     }
@@ -109,8 +119,11 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     Ok(exit_codes::OK)
 }
 
-/// The commits and their subjects (newest first).
-type Walk = (Vec<String>, Vec<Option<String>>);
+/// The commits (newest first), and the subjects and messages of some.
+type Walk = (
+    Vec<String>,
+    Vec<Option<(String, Option<crate::store::CommitInfo>)>>,
+);
 
 /// The first-parent history from `from` (newest first) with the subjects of its first `limit`
 /// commits that have notes, and the points of `keys` whose workload contains `filter`: the
@@ -136,7 +149,7 @@ fn walk_and_read(
             .map(|c| {
                 (left > 0 && keys.contains_key(c)).then(|| {
                     left -= 1;
-                    repo.subject(c)
+                    repo.subject_and_info(c)
                 })
             })
             .collect();
@@ -174,6 +187,7 @@ fn walk_and_read(
 fn mark_accepted(
     repo: &Repo,
     store: &dyn crate::store::Store,
+    infos: &HashMap<&str, crate::store::CommitInfo>,
     points: &mut [HistoryPoint],
 ) -> Result<()> {
     let mut commits: Vec<String> = Vec::new();
@@ -182,7 +196,8 @@ fn mark_accepted(
             commits.push(p.commit.to_owned());
         }
     }
-    let acceptances = acceptances_of(repo, store, &commits)?;
+    let info = |c: &str| infos.get(c).cloned().or_else(|| repo.commit_info(c));
+    let acceptances = acceptances_with(store, &commits, &info)?;
     for p in points.iter_mut() {
         p.accepted = acceptances
             .iter()

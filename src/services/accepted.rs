@@ -16,6 +16,16 @@ pub fn acceptances_of(
     store: &dyn Store,
     commits: &[String],
 ) -> Result<Vec<Acceptance>> {
+    acceptances_with(store, commits, &|c| repo.commit_info(c))
+}
+
+/// [`acceptances_of`], with each commit's message, author and time from `info` (read already
+/// by the caller).
+pub fn acceptances_with(
+    store: &dyn Store,
+    commits: &[String],
+    info: &dyn Fn(&str) -> Option<crate::store::CommitInfo>,
+) -> Result<Vec<Acceptance>> {
     let set: HashSet<String> = commits.iter().cloned().collect();
     let mut stored = store.acceptances(&set)?;
     let mut warnings = store.take_warnings();
@@ -23,7 +33,7 @@ pub fn acceptances_of(
     let mut out = Vec::new();
     for commit in commits {
         out.extend(stored.iter().filter(|a| a.commit == *commit).cloned());
-        let Some((message, author, time_unix)) = repo.commit_info(commit) else {
+        let Some((message, author, time_unix)) = info(commit) else {
             continue;
         };
         let (found, bad) = parse_trailers(&message);

@@ -230,17 +230,6 @@ pub(super) fn read_text(path: &Path) -> Result<String, StoreError> {
     }
 }
 
-/// The text of a file into `text` (replacing what it held); empty if it does not exist.
-pub(super) fn read_text_into(path: &Path, text: &mut String) -> Result<(), StoreError> {
-    use std::io::Read;
-    text.clear();
-    match File::open(path).and_then(|mut f| f.read_to_string(text)) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(StoreError::io(path, e)),
-    }
-}
-
 /// Parses one line of `path`; `Invalid` if it does not parse (a line cut short by a crash is
 /// the only way that happens; the index is then rebuilt).
 pub(super) fn parse<'a, T: Deserialize<'a>>(path: &Path, line: &'a str) -> Result<T, StoreError> {

@@ -26,7 +26,7 @@ pub use record::{
     StoredStats, StoredSummary, WorkloadLite, WorkloadRecord, merge_set, parse_lines, rfc3339,
     stored_exponent,
 };
-pub use repo::{Repo, short};
+pub use repo::{CommitInfo, Repo, short};
 pub use sync::{DEFAULT_ATTEMPTS as SYNC_ATTEMPTS, sync};
 pub use sync_accepted::sync_acceptances;
 

@@ -11,6 +11,22 @@ pub struct Repo {
     pub repo: Repository,
 }
 
+/// A commit's whole message, its author (`Name <email>`) and its time (seconds since the epoch).
+pub type CommitInfo = (String, String, i64);
+
+fn info_of(c: &git2::Commit<'_>) -> CommitInfo {
+    let author = c.author();
+    (
+        String::from_utf8_lossy(c.message_bytes()).into_owned(),
+        format!(
+            "{} <{}>",
+            String::from_utf8_lossy(author.name_bytes()),
+            String::from_utf8_lossy(author.email_bytes())
+        ),
+        c.time().seconds(),
+    )
+}
+
 /// The first 10 hex digits of a commit id, for people. A commit read from a note may be
 /// anything: this never cuts a character in two.
 pub fn short(commit: &str) -> &str {
@@ -189,18 +205,9 @@ impl Repo {
 
     /// The whole message of a commit, its author (`Name <email>`) and its time (seconds since
     /// the epoch); `None` for a commit that is not here.
-    pub fn commit_info(&self, commit: &str) -> Option<(String, String, i64)> {
+    pub fn commit_info(&self, commit: &str) -> Option<CommitInfo> {
         let c = self.repo.find_commit(Oid::from_str(commit).ok()?).ok()?;
-        let author = c.author();
-        Some((
-            String::from_utf8_lossy(c.message_bytes()).into_owned(),
-            format!(
-                "{} <{}>",
-                String::from_utf8_lossy(author.name_bytes()),
-                String::from_utf8_lossy(author.email_bytes())
-            ),
-            c.time().seconds(),
-        ))
+        Some(info_of(&c))
     }
 
     /// The user's git identity, `Name <email>`, or `None` when git has none configured.
@@ -245,6 +252,21 @@ impl Repo {
     }
 
     /// The first line of a commit's message.
+    /// [`Repo::subject`] and [`Repo::commit_info`] of a commit, read once.
+    pub fn subject_and_info(&self, commit: &str) -> (String, Option<CommitInfo>) {
+        let Some(c) = Oid::from_str(commit)
+            .ok()
+            .and_then(|oid| self.repo.find_commit(oid).ok())
+        else {
+            return (String::new(), None);
+        };
+        let subject = c
+            .summary_bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        (subject, Some(info_of(&c)))
+    }
+
     pub fn subject(&self, commit: &str) -> String {
         Oid::from_str(commit)
             .ok()
