@@ -58,23 +58,23 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
             shown.push((commit, subject, found));
         }
     }
-    let mut points: Vec<HistoryPoint<'_>> = shown
-        .iter()
-        .flat_map(|(commit, subject, found)| {
-            // Newest first: later lines of a note are later records.
-            found
-                .iter()
-                .rev()
-                .filter(|p| keep(&p.machine))
-                .map(move |point| HistoryPoint {
-                    commit,
-                    subject,
-                    point,
-                    change: None,
-                    accepted: None,
-                })
-        })
-        .collect();
+    // Sized first: 500,000 points grown by doubling were copied twice over.
+    let mut points: Vec<HistoryPoint<'_>> =
+        Vec::with_capacity(shown.iter().map(|(_, _, found)| found.len()).sum());
+    points.extend(shown.iter().flat_map(|(commit, subject, found)| {
+        // Newest first: later lines of a note are later records.
+        found
+            .iter()
+            .rev()
+            .filter(|p| keep(&p.machine))
+            .map(move |point| HistoryPoint {
+                commit,
+                subject,
+                point,
+                change: None,
+                accepted: None,
+            })
+    }));
     set_changes(&mut points);
     mark_accepted(&repo, store.as_ref(), &infos, &mut points)?;
     if args.max_count == Some(0) {
@@ -286,17 +286,27 @@ fn growth(global: &GlobalOpts, points: &[HistoryPoint<'_>], out: &mut dyn Write)
 /// workload on the same machine. Points are newest first.
 fn set_changes(points: &mut [HistoryPoint<'_>]) {
     let mut changes = vec![None; points.len()];
-    // Each (workload, machine) pair by a number, found from the addresses of the shared texts
-    // (a workload's name is one text for all its points, a machine's one per record) and by
-    // the text only for an address not seen yet: 500,000 points need 10,000 text lookups.
-    let mut ids = Ids::default();
-    let mut previous: HashMap<(u32, u32), f64, crate::fnv::Build> = HashMap::default();
+    // Each workload and machine by a number, found from the address of its shared text (a
+    // workload's name is one text for all its points, a machine's one per record) and by the
+    // text only for an address not seen yet: 500,000 points need 20,000 text lookups. The
+    // previous median of a pair is then at `previous[workload][machine]`.
+    let (mut workloads, mut machines) = (Ids::default(), Ids::default());
+    let mut previous: Vec<Vec<f64>> = Vec::new();
     for (i, p) in points.iter().enumerate().rev() {
         let Some(median) = p.point.median_ns else {
             continue;
         };
-        let key = (ids.of(&p.point.workload), ids.of(&p.point.machine));
-        let before = previous.entry(key).or_insert(f64::NAN);
+        let (w, m) = (
+            workloads.of(&p.point.workload) as usize,
+            machines.of(&p.point.machine) as usize,
+        );
+        if previous.len() <= w {
+            previous.resize_with(w + 1, Vec::new);
+        }
+        if previous[w].len() <= m {
+            previous[w].resize(m + 1, f64::NAN);
+        }
+        let before = &mut previous[w][m];
         if *before > 0.0 {
             changes[i] = Some(median / *before - 1.0);
         }
@@ -307,9 +317,11 @@ fn set_changes(points: &mut [HistoryPoint<'_>]) {
     }
 }
 
-/// Numbers for texts, looked up by the address of a shared text first.
+/// Numbers for texts, looked up by the address of a shared text first: the last one's, then a
+/// map's.
 #[derive(Default)]
 struct Ids<'a> {
+    last: Option<(usize, u32)>,
     by_address: HashMap<usize, u32, crate::fnv::Build>,
     by_text: HashMap<&'a str, u32, crate::fnv::Build>,
 }
@@ -317,6 +329,17 @@ struct Ids<'a> {
 impl<'a> Ids<'a> {
     fn of(&mut self, text: &'a crate::store::Shared) -> u32 {
         let address = std::sync::Arc::as_ptr(text) as *const u8 as usize;
+        if let Some((a, id)) = self.last
+            && a == address
+        {
+            return id;
+        }
+        let id = self.look_up(address, text);
+        self.last = Some((address, id));
+        id
+    }
+
+    fn look_up(&mut self, address: usize, text: &'a str) -> u32 {
         if let Some(&id) = self.by_address.get(&address) {
             return id;
         }
