@@ -9,7 +9,7 @@ use tabled::settings::{Alignment, Style};
 
 use super::JSON_SCHEMA_VERSION;
 use crate::store::{Point, Record, short};
-use crate::vocab::units::{Bytes, Ns, format_bytes, format_ns};
+use crate::vocab::units::{Bytes, Ns, Signed, format_bytes, format_ns};
 use crate::vocab::{Status, Throughput};
 
 /// One workload at one commit, for `history`. It borrows: 500,000 of them (50 workloads over
@@ -98,9 +98,11 @@ fn history_table(
         }
         match (p.change, x.status, &p.accepted) {
             (_, Status::Failed, _) => cells.push("failed"),
-            (Some(c), _, Some(_)) => cells.push_fmt(format_args!("{:+.1}% accepted", c * 100.0)),
+            (Some(c), _, Some(_)) => {
+                cells.push_fmt(format_args!("{}% accepted", Signed(c * 100.0, 1)))
+            }
             (None, _, Some(_)) => cells.push("accepted"),
-            (Some(c), _, None) => cells.push_fmt(format_args!("{:+.1}%", c * 100.0)),
+            (Some(c), _, None) => cells.push_fmt(format_args!("{}%", Signed(c * 100.0, 1))),
             (None, _, None) => cells.push("-"),
         }
         if with_throughput {

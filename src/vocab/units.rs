@@ -103,6 +103,53 @@ pub fn format_ns(ns: f64) -> String {
     Ns(ns).to_string()
 }
 
+/// `v` with `decimals` digits after the point, exactly as `format!("{v:.decimals$}")` writes
+/// it, for the two million figures of a long history: integer arithmetic when the value is
+/// small and not within a millionth of a rounding tie, the formatter otherwise.
+pub struct Fixed(pub f64, pub usize);
+
+impl std::fmt::Display for Fixed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Fixed(v, decimals) = *self;
+        const SCALE: [f64; 3] = [1.0, 10.0, 100.0];
+        if let Some(&scale) = SCALE.get(decimals)
+            && v.is_sign_positive()
+            && v < 1e6
+            && f.width().is_none()
+            && !f.sign_plus()
+        {
+            let scaled = v * scale;
+            // The product is below 1e8, so its rounding error is below 1e-8; away from a tie,
+            // rounding it gives the digits the exact value rounds to.
+            let frac = scaled - scaled.floor();
+            if (frac - 0.5).abs() > 1e-6 {
+                let n = scaled.round() as u64;
+                let unit = scale as u64;
+                return match decimals {
+                    0 => write!(f, "{n}"),
+                    1 => write!(f, "{}.{}", n / unit, n % unit),
+                    _ => write!(f, "{}.{:02}", n / unit, n % unit),
+                };
+            }
+        }
+        write!(f, "{v:.decimals$}")
+    }
+}
+
+/// `v` with a sign and `decimals` digits, as `format!("{v:+.decimals$}")` writes it.
+pub struct Signed(pub f64, pub usize);
+
+impl std::fmt::Display for Signed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Signed(v, decimals) = *self;
+        if v.is_nan() {
+            return write!(f, "{v:+.decimals$}");
+        }
+        let sign = if v.is_sign_negative() { '-' } else { '+' };
+        write!(f, "{sign}{}", Fixed(v.abs(), decimals))
+    }
+}
+
 /// A duration in nanoseconds as [`format_ns`] writes it, written straight into a formatter
 /// (history's tables format two million of them).
 pub struct Ns(pub f64);
@@ -113,17 +160,17 @@ impl std::fmt::Display for Ns {
         let abs = ns.abs();
         if abs < 10.0 {
             // Criterion benchmarks can take a few nanoseconds per iteration.
-            write!(f, "{ns:.2} ns")
+            write!(f, "{} ns", Fixed(ns, 2))
         } else if abs < 100.0 {
-            write!(f, "{ns:.1} ns")
+            write!(f, "{} ns", Fixed(ns, 1))
         } else if abs < 1e3 {
-            write!(f, "{ns:.0} ns")
+            write!(f, "{} ns", Fixed(ns, 0))
         } else if abs < 1e6 {
-            write!(f, "{:.1} µs", ns / 1e3)
+            write!(f, "{} µs", Fixed(ns / 1e3, 1))
         } else if abs < 1e9 {
-            write!(f, "{:.1} ms", ns / 1e6)
+            write!(f, "{} ms", Fixed(ns / 1e6, 1))
         } else if abs < 60e9 {
-            write!(f, "{:.2} s", ns / 1e9)
+            write!(f, "{} s", Fixed(ns / 1e9, 2))
         } else {
             let secs = (ns / 1e9).round() as u64;
             write!(f, "{}m {:02}s", secs / 60, secs % 60)
@@ -194,11 +241,11 @@ impl std::fmt::Display for Bytes {
         if b < 1024.0 {
             write!(f, "{bytes} B")
         } else if b < 1024.0 * 1024.0 {
-            write!(f, "{:.1} KiB", b / 1024.0)
+            write!(f, "{} KiB", Fixed(b / 1024.0, 1))
         } else if b < 1024.0 * 1024.0 * 1024.0 {
-            write!(f, "{:.1} MiB", b / (1024.0 * 1024.0))
+            write!(f, "{} MiB", Fixed(b / (1024.0 * 1024.0), 1))
         } else {
-            write!(f, "{:.2} GiB", b / (1024.0 * 1024.0 * 1024.0))
+            write!(f, "{} GiB", Fixed(b / (1024.0 * 1024.0 * 1024.0), 2))
         }
     }
 }
@@ -259,6 +306,40 @@ pub fn de_percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Err
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fixed_and_signed_write_what_the_formatter_writes() {
+        use super::{Fixed, Signed};
+        // Seeded values of every size the fast path takes and beyond, and the ties.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut values = vec![
+            0.0, -0.0, 0.05, 0.15, 0.25, 0.35, 1.005, 2.675, 0.125, 999_999.95,
+        ];
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+            let magnitude = 10f64.powi((x % 14) as i32 - 4);
+            values.push(unit * magnitude);
+            // Values a tie or two away, of one, two and no decimals.
+            values.push(((x % 100_000) as f64 + 0.5) / 100.0);
+            values.push(((x % 100_000) as f64 + 0.5) / 10.0);
+            values.push((x % 100_000) as f64 + 0.5);
+        }
+        values.extend([f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e300, -3.25]);
+        for v in values {
+            for d in 0..=3 {
+                assert_eq!(Fixed(v, d).to_string(), format!("{v:.d$}"), "{v:e} {d}");
+                assert_eq!(Signed(v, d).to_string(), format!("{v:+.d$}"), "{v:e} {d}");
+                assert_eq!(
+                    Signed(-v, d).to_string(),
+                    format!("{:+.d$}", -v),
+                    "{v:e} {d}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn counts_keep_four_significant_digits() {
         use super::format_count;
