@@ -17,8 +17,13 @@ generated once into --store (about 4 minutes) and reused. Then, each command --r
 
 The store's notes are restored after the compaction step, so a second run measures the same.
 
+With --versus OTHER (another build of cargo-perf, such as the one before a change), each warm
+command is run with both binaries in turn, so that both see the same machine: on a shared VM
+the same binary's times move by a quarter within minutes.
+
 Usage: scripts/bench-history-scale.py [--cargo-perf PATH] [--gen-store PATH] [--store DIR]
                                       [--repeat N] [--compact N] [--warm-only]
+                                      [--versus PATH]
 """
 import argparse
 import json
@@ -81,6 +86,18 @@ def row(what, runs):
           f"{max(rss):.1f} MiB | {len(runs)} |", flush=True)
 
 
+def versus_row(what, n, argv, other):
+    """`what` run n times with this binary and with `other` in turn; one row of both."""
+    mine, theirs = [], []
+    for _ in range(n):
+        mine.append(timed(argv))
+        theirs.append(timed([other, *argv[1:]]))
+    fmt = lambda runs: (f"{min(s for s, _, _ in runs):.3f} s / "
+                        f"{statistics.median(s for s, _, _ in runs):.3f} s, "
+                        f"{max(m for _, m, _ in runs):.0f} MiB")
+    print(f"| {what} | {fmt(theirs)} | {fmt(mine)} | {n} |", flush=True)
+
+
 def repeat(n, argv, cwd=None, before=None):
     runs = []
     for _ in range(n):
@@ -135,6 +152,8 @@ def main():
                     help="commits to re-record before the compaction step")
     ap.add_argument("--warm-only", action="store_true",
                     help="only the warm `history` and `report` timings")
+    ap.add_argument("--versus", metavar="PATH",
+                    help="another cargo-perf build: the warm timings of both, in turn")
     args = ap.parse_args()
     perf = str(Path(args.cargo_perf).resolve())
     store = Path(args.store).resolve()
@@ -151,6 +170,20 @@ def main():
 
     print(f"\n{store.name}: {args.commits} commits x {args.workloads} workloads, "
           f"{os.cpu_count()} CPUs\n")
+    if args.versus:
+        other = str(Path(args.versus).resolve())
+        print("| command | --versus: best / median, peak RSS | this: best / median, peak RSS "
+              "| runs |")
+        print("|---|--:|--:|--:|")
+        warm = [("`history`", history),
+                ("`history --message-format json`", history + ["--message-format", "json"]),
+                ("`history -n 0` (reading the index)", history + ["-n", "0"]),
+                ("`report --from ROOT` (Markdown)", report),
+                ("`report --from ROOT --format html`",
+                 report + ["--format", "html", "-o", os.devnull])]
+        for what, argv in warm:
+            versus_row(what, args.repeat, argv, other)
+        return
     print("| command | best | median | peak RSS | runs |")
     print("|---|--:|--:|--:|--:|")
     if not args.warm_only:
