@@ -105,8 +105,12 @@ fn small_peaks_below_the_tools_own_are_measured_exactly() {
     );
     let grown = two - none;
     let expected = 2.0 * 1024.0 * 1024.0;
+    // The same program's own peak moves by up to a quarter of a MiB from run to run (where the
+    // loader and ASLR put things: `alloc 0` measured 1712-1952 KiB over 12 runs here, `alloc 2`
+    // 3632-4052 KiB), so the growth is exact to within that, not to a share of 2 MiB: a floor
+    // that hid the program would show no growth at all.
     assert!(
-        (grown - expected).abs() / expected < 0.10,
+        (grown - expected).abs() < 448.0 * 1024.0,
         "2 MiB more grew the peak by {grown} bytes ({none} -> {two})"
     );
     // A threshold below such a peak is judged on the exact figure.
