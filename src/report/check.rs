@@ -55,11 +55,23 @@ impl CheckReport {
             .collect()
     }
 
-    /// The last line: `Passed.`, `FAILED.`, or a pass that says what it could not see.
+    /// Whether no workload had figures on both sides (every one added, removed or failed).
+    pub fn nothing_compared(&self) -> bool {
+        self.results.iter().all(|r| r.comparison.is_none())
+    }
+
+    /// The last line: `Passed.`, `FAILED.`, or a pass that says what it could not see (undecided
+    /// workloads, or nothing compared at all).
     pub fn conclusion(&self) -> String {
         let undecided = self.undecided();
         if !self.passed() {
             return "FAILED.".into();
+        }
+        // Workloads only one side has (added, removed) pass without being compared: a pass
+        // with no comparison at all says so rather than vouching for what it never saw.
+        if undecided.is_empty() && self.nothing_compared() {
+            return "Passed, but nothing was compared: no workload has figures on both sides."
+                .into();
         }
         if undecided.is_empty() {
             return "Passed.".into();

@@ -23,6 +23,8 @@ impl super::GateOutput for Markdown {
             "❌ failed".to_owned()
         } else if undecided > 0 {
             format!("⚠️ passed, {undecided} not decided")
+        } else if report.nothing_compared() {
+            "⚠️ passed, nothing compared".to_owned()
         } else {
             "✅ passed".to_owned()
         };

@@ -26,6 +26,9 @@ pub const HTML_TEMPLATE: (&str, &str) = (
     include_str!("../../templates/report.html.j2"),
 );
 
+/// The verdict of a workload with one point on the path: there is nothing to compare it with.
+pub const SINGLE_POINT: &str = "single-point";
+
 /// A commit on the path.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommitInfo {
@@ -136,6 +139,8 @@ pub struct Counts {
     pub improved: usize,
     pub regressed: usize,
     pub unchanged: usize,
+    /// Workloads with one recorded point on the path: nothing to compare, no verdict.
+    pub single_point: usize,
     pub over_budget: usize,
     pub failed: usize,
     /// Workloads with a change of level that was accepted as intended.
@@ -168,7 +173,8 @@ pub struct WorkloadReport {
     /// The last median over the first, minus one.
     pub change: Option<f64>,
     /// `improved`, `regressed` or `unchanged`: the net of its change points against its
-    /// threshold.
+    /// threshold; `single-point` when only one commit has a figure for it, which compares
+    /// nothing.
     pub verdict: &'static str,
     pub threshold: f64,
     /// `ok`, `over`, `failed`, or `none` (no duration budget).
@@ -389,6 +395,7 @@ pub fn build(input: Input) -> Report {
         match w.verdict {
             "regressed" => counts.regressed += 1,
             "improved" => counts.improved += 1,
+            SINGLE_POINT => counts.single_point += 1,
             _ => counts.unchanged += 1,
         }
         match w.budget_status {
@@ -473,8 +480,10 @@ fn workload_report(
     };
     let first_level = level(s[0].0, first);
     let last_level = level(s[s.len() - 1].0, last);
+    // One point (a single recorded commit) compares nothing: no change, no verdict.
+    let single = s.iter().filter(|(_, p)| p.median_ns.is_some()).count() < 2;
     let change = match (first.median_ns, last.median_ns) {
-        (Some(a), Some(b)) if a > 0.0 => Some(b / a - 1.0),
+        (Some(a), Some(b)) if a > 0.0 && !single => Some(b / a - 1.0),
         _ => None,
     };
     // Accepted changes are intended: the verdict is the net of the others.
@@ -484,7 +493,9 @@ fn workload_report(
         .map(|c| 1.0 + c.step)
         .product::<f64>()
         - 1.0;
-    let verdict = if changes.iter().all(|c| c.accepted) || net.abs() < threshold {
+    let verdict = if single {
+        SINGLE_POINT
+    } else if changes.iter().all(|c| c.accepted) || net.abs() < threshold {
         "unchanged"
     } else if net > 0.0 {
         "regressed"
@@ -775,6 +786,54 @@ mod tests {
             html.contains("Ann &lt;ann@example.com&gt;: tables built up front"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn a_workload_with_one_point_has_no_change_and_no_verdict_in_any_format() {
+        let commits: Vec<CommitInfo> = (0..3)
+            .map(|i| CommitInfo {
+                id: format!("{i:040}"),
+                short: format!("{i:010}"),
+                subject: format!("commit {i}"),
+                author: "a".into(),
+            })
+            .collect();
+        // `parse` was recorded at two commits, `render` at the last one only.
+        let points = [
+            (0, point("parse", 100.0)),
+            (2, point("parse", 100.0)),
+            (2, point("render", 50.0)),
+        ];
+        let threshold = |_: &str| 0.02;
+        let report = build(Input {
+            from_rev: "a".into(),
+            to_rev: "b".into(),
+            commits,
+            points: points.iter().map(|(i, p)| (*i, p)).collect(),
+            machine: "m".into(),
+            machine_note: "n".into(),
+            threshold: &threshold,
+            loads: BTreeMap::new(),
+            accepted: vec![],
+        });
+        let (parse, render_) = (&report.workloads[0], &report.workloads[1]);
+        assert_eq!((parse.verdict, parse.change), ("unchanged", Some(0.0)));
+        assert_eq!(render_.name, "render");
+        assert_eq!((render_.verdict, render_.change), (SINGLE_POINT, None));
+        assert_eq!(report.summary.unchanged, 1);
+        assert_eq!(report.summary.single_point, 1);
+        let md = render(&report, Format::Markdown, None).unwrap();
+        let row = md.lines().find(|l| l.starts_with("| render |")).unwrap();
+        assert!(
+            row.starts_with("| render | one point | 50.0 ns | 50.0 ns | - |"),
+            "{row}"
+        );
+        let html = render(&report, Format::Html, None).unwrap();
+        assert!(html.contains(">one point</small>"), "{html}");
+        let json = render(&report, Format::Json, None).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["workloads"][1]["verdict"], "single-point");
+        assert!(v["workloads"][1]["change"].is_null());
     }
 
     #[test]

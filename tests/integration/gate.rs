@@ -328,6 +328,59 @@ fn compare_reads_stored_records_and_says_they_are_indicative() {
 }
 
 #[test]
+fn a_comparison_with_nothing_on_both_sides_does_not_say_plainly_passed() {
+    let r = Repo::new(
+        PERF_TOML,
+        r#"{"w": [{"wall_ms": 10}], "v": [{"wall_ms": 5}]}"#,
+    );
+    git(r.path(), &["checkout", "-q", "HEAD~1"]);
+    r.cmd(&["record", "-q"]).assert().success();
+    git(r.path(), &["checkout", "-q", "main"]);
+    // The candidate renames both workloads: the base has none of its names.
+    std::fs::write(
+        r.path().join("perf.toml"),
+        PERF_TOML.replace("name = \"", "name = \"new-"),
+    )
+    .unwrap();
+    commit_all(r.path(), "rename the workloads");
+    std::fs::write(
+        &r.script,
+        r#"{"new-w": [{"wall_ms": 10}], "new-v": [{"wall_ms": 5}]}"#,
+    )
+    .unwrap();
+    r.cmd(&["record", "-q"]).assert().success();
+    let a = r.cmd(&["compare", "HEAD~2", "HEAD"]).assert().success();
+    let out = stdout(&a);
+    assert!(
+        out.contains("2 added, 2 removed. Passed, but nothing was compared"),
+        "{out}"
+    );
+    let a = r
+        .cmd(&["compare", "HEAD~2", "HEAD", "--format", "markdown"])
+        .assert()
+        .success();
+    assert!(
+        stdout(&a).contains(": ⚠️ passed, nothing compared"),
+        "{}",
+        stdout(&a)
+    );
+    let a = r
+        .cmd(&["compare", "HEAD~2", "HEAD", "--message-format", "json"])
+        .assert()
+        .success();
+    let lines = json(&a);
+    let last = lines.last().unwrap();
+    assert_eq!(last["reason"], "check-finished");
+    assert!(
+        last["conclusion"]
+            .as_str()
+            .unwrap()
+            .starts_with("Passed, but nothing was compared"),
+        "{last}"
+    );
+}
+
+#[test]
 fn init_writes_a_manifest_and_a_workflow_and_never_overwrites() {
     let Scratch { dir } = Scratch::new("");
     std::fs::remove_file(dir.path().join("perf.toml")).unwrap();

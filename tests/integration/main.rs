@@ -15,6 +15,7 @@ mod git;
 mod hostile;
 mod instructions;
 mod interrupt;
+mod json_doc;
 mod load;
 mod mutation;
 mod prometheus;

@@ -413,3 +413,35 @@ fn the_html_report_renders_in_headless_chromium() {
     // A blank page compresses to a few kilobytes; text, tables and charts do not.
     assert!(png.len() > 30_000, "the screenshot is {} bytes", png.len());
 }
+
+#[test]
+fn a_report_over_one_recorded_commit_says_one_point_not_unchanged() {
+    let s = Scratch::new("[[workload]]\nname = \"parse\"\ncommand = [\"true\"]\n");
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = store_dir.path();
+    git(s.path(), &["init", "-q", "-b", "main"]);
+    let commit = commit_all(s.path(), "the only commit");
+    let r = record(
+        &commit,
+        0,
+        vec![workload("parse", 1e6, 30_000_000_000, "passed")],
+    );
+    std::fs::write(
+        store.join(format!("{commit}-{:016x}.json", 0)),
+        serde_json::to_string(&r).unwrap() + "\n",
+    )
+    .unwrap();
+    let md = stdout(&report(&s, store, &["--machine", MACHINE]).success());
+    let row = md.lines().find(|l| l.starts_with("| parse |")).unwrap();
+    assert!(
+        row.starts_with("| parse | one point | 1.0 ms | 1.0 ms | - |"),
+        "{md}"
+    );
+    assert!(!md.contains("unchanged |\n"), "{md}");
+    let json = stdout(&report(&s, store, &["--format", "json", "--machine", MACHINE]).success());
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["workloads"][0]["verdict"], "single-point", "{json}");
+    assert!(v["workloads"][0]["change"].is_null(), "{json}");
+    assert_eq!(v["summary"]["single_point"], 1, "{json}");
+    assert_eq!(v["summary"]["unchanged"], 0, "{json}");
+}
