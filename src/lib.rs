@@ -1,6 +1,6 @@
 //! cargo-perf: performance regression testing for Rust projects.
 //!
-//! Layers, lowest first: fnv, interrupt, errors, vocab, workspace, config, stats, measure, discover, pipeline, gate, store, report, cli, services, commands, dispatch
+//! Layers, lowest first: fnv, parallel, interrupt, errors, vocab, workspace, config, stats, measure, discover, pipeline, gate, store, report, cli, services, commands, dispatch
 //!
 //! A module uses only the modules before it in that list; `.ci/run` checks it with
 //! `python3 ../shared/tools/layers.py src --order ...`. Read top-down, a command flows
@@ -21,6 +21,7 @@ mod fnv;
 pub mod gate;
 pub mod interrupt;
 pub mod measure;
+mod parallel;
 pub mod pipeline;
 pub mod report;
 mod services;

@@ -375,17 +375,18 @@ pub fn build(input: Input) -> Report {
         })
         .collect();
     let (commits, loads) = (&input.commits, &input.loads);
-    let made = super::table::map_parallel(&items, |(name, s, changes, threshold, accepted_at)| {
-        workload_report(
-            commits,
-            loads,
-            name.clone(),
-            s,
-            changes,
-            *threshold,
-            accepted_at,
-        )
-    });
+    let made =
+        crate::parallel::map_parallel(&items, |(name, s, changes, threshold, accepted_at)| {
+            workload_report(
+                commits,
+                loads,
+                name.clone(),
+                s,
+                changes,
+                *threshold,
+                accepted_at,
+            )
+        });
     let mut workloads = Vec::new();
     let mut counts = Counts::default();
     for (w, any_accepted) in made.into_iter().flatten() {
@@ -709,18 +710,23 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_step_at_an_accepted_commit_is_accepted_and_later_steps_start_from_it() {
-        // Both workloads step up 30 % at commit 15; `parse` accepted it there and steps up
-        // 10 % more at commit 30, judged from the accepted level.
-        let commits: Vec<CommitInfo> = (0..45)
+    /// `n` commits, `commit 0` to `commit n-1`, with ids of their numbers.
+    fn commits(n: usize) -> Vec<CommitInfo> {
+        (0..n)
             .map(|i| CommitInfo {
                 id: format!("{i:040}"),
                 short: format!("{i:010}"),
                 subject: format!("commit {i}"),
                 author: "a".into(),
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_step_at_an_accepted_commit_is_accepted_and_later_steps_start_from_it() {
+        // Both workloads step up 30 % at commit 15; `parse` accepted it there and steps up
+        // 10 % more at commit 30, judged from the accepted level.
+        let commits = commits(45);
         let mut points = Vec::new();
         for i in 0..45 {
             // A little alternation, so that the values are not all tied.
@@ -790,14 +796,7 @@ mod tests {
 
     #[test]
     fn a_workload_with_one_point_has_no_change_and_no_verdict_in_any_format() {
-        let commits: Vec<CommitInfo> = (0..3)
-            .map(|i| CommitInfo {
-                id: format!("{i:040}"),
-                short: format!("{i:010}"),
-                subject: format!("commit {i}"),
-                author: "a".into(),
-            })
-            .collect();
+        let commits = commits(3);
         // `parse` was recorded at two commits, `render` at the last one only.
         let points = [
             (0, point("parse", 100.0)),

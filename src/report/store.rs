@@ -197,7 +197,7 @@ fn history_json(points: &[HistoryPoint<'_>], out: &mut dyn Write) -> io::Result<
         }
         buf
     };
-    for buf in super::table::in_parallel(points, lines) {
+    for buf in crate::parallel::in_runs(points, lines) {
         out.write_all(&buf)?;
     }
     Ok(())

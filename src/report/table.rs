@@ -182,7 +182,7 @@ impl Table {
     /// every CPU (up to four) when there are many.
     pub fn extend<T: Sync>(&mut self, items: &[T], row: impl Fn(&T, &mut Cells<'_>) + Sync) {
         let columns = self.columns;
-        let parts = in_parallel(items, |run| {
+        let parts = crate::parallel::in_runs(items, |run| {
             let mut part = Part::new(columns);
             for item in run {
                 part.push_with(columns, |cells| row(item, cells));
@@ -241,8 +241,8 @@ impl Table {
                 at = to;
             }
         }
-        for round in runs.chunks(threads()) {
-            let blocks = in_parallel_each(round, |(part, range)| {
+        for round in runs.chunks(crate::parallel::threads()) {
+            let blocks = crate::parallel::each_on_a_thread(round, |(part, range)| {
                 let mut buf = Vec::new();
                 draw.rows(part, range.clone(), &mut buf);
                 buf
@@ -294,55 +294,6 @@ impl Draw<'_> {
             buf.extend_from_slice(line.as_bytes());
         }
     }
-}
-
-/// The CPUs to work on, up to four.
-fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4)
-}
-
-/// `f` of consecutive runs of `items`, one run per CPU (up to 4), in the order of `items`;
-/// one run on this thread when there are few.
-pub fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
-    if items.len() < 1000 {
-        return vec![f(items)];
-    }
-    let per_thread = items.len().div_ceil(threads()).max(1);
-    let runs: Vec<&[T]> = items.chunks(per_thread).collect();
-    in_parallel_each(&runs, |run| f(run))
-}
-
-/// `f` of each of `items`, in their order, the items shared out in runs over every CPU (up to
-/// four).
-pub fn map_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let per_thread = items.len().div_ceil(threads()).max(1);
-    let runs: Vec<&[T]> = items.chunks(per_thread).collect();
-    in_parallel_each(&runs, |run| run.iter().map(&f).collect::<Vec<R>>())
-        .into_iter()
-        .flatten()
-        .collect()
-}
-
-/// `f` of each of `items` (a few), each on a thread of its own, in the order of `items`.
-fn in_parallel_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if items.len() <= 1 {
-        return items.iter().map(&f).collect();
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .iter()
-            .map(|item| {
-                let f = &f;
-                scope.spawn(move || f(item))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 #[cfg(test)]

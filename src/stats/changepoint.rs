@@ -231,32 +231,10 @@ pub fn detect(
 ) -> Vec<Vec<ChangePoint>> {
     // Each series is tested on its own (its seed from its index), on every CPU (up to four):
     // the same tests in the same order as on one.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4)
-        .min(series.len().max(1));
-    let per_thread = series.len().div_ceil(threads).max(1);
-    let test_run = |start: usize, run: &[Vec<f64>]| -> Vec<Vec<Test>> {
-        run.iter()
-            .enumerate()
-            .map(|(j, s)| tests(s, settings, crate::fnv::fnv1a(&(start + j).to_le_bytes())))
-            .collect()
-    };
-    let all: Vec<Vec<Test>> = if threads <= 1 {
-        test_run(0, series)
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = series
-                .chunks(per_thread)
-                .enumerate()
-                .map(|(k, run)| scope.spawn(move || test_run(k * per_thread, run)))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
+    let indexed: Vec<(usize, &Vec<f64>)> = series.iter().enumerate().collect();
+    let all: Vec<Vec<Test>> = crate::parallel::map_parallel(&indexed, |&(i, s)| {
+        tests(s, settings, crate::fnv::fnv1a(&i.to_le_bytes()))
+    });
     let ps: Vec<f64> = all.iter().flatten().map(|t| t.p).collect();
     let adjusted = benjamini_hochberg(&ps);
     let mut adjusted = adjusted.into_iter();

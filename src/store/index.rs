@@ -413,9 +413,7 @@ fn from_disk(
     let (names, known) = (&names, &known);
     // The workloads' files are read by as many threads as there are CPUs, each a run of them in
     // name order, and their points joined in that order: the same result as one thread's.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4);
+    let threads = crate::parallel::threads();
     let per_thread = names.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Notes<'_>, StoreError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = names
