@@ -7,8 +7,7 @@ use crate::config::Config;
 use crate::measure::criterion::group_of;
 use crate::workspace::BenchTarget;
 
-/// Every criterion workload's name starts with this.
-pub const CRITERION_PREFIX: &str = "criterion:";
+pub use crate::vocab::CRITERION_PREFIX;
 
 /// The workloads of the benchmarks `ids` of `target` (executable `exe`) that `[criterion]`
 /// selects, named `criterion:<target>/<full_id>`, or `criterion:<package>::<target>/<full_id>`

@@ -3,7 +3,7 @@
 //!
 //! Reading every note is slow (10,000 notes of 50 workloads are ~450 MB of JSON, most of it raw
 //! samples, behind git's delta chains: 8 s through libgit2). The index is a cache beside the
-//! notes, in `<git dir>/cargo-perf/index-v4/`:
+//! notes, in `<git dir>/cargo-perf/index-v5/`:
 //!
 //! - `keys.jsonl`: the content keys already indexed (a note's blob id), each with its commit and
 //!   the warnings its lines gave, so they are repeated on every read;
@@ -66,6 +66,10 @@ pub struct Point {
     pub p95_ns: Option<f64>,
     pub cpu_median_ns: Option<f64>,
     pub max_rss_bytes: Option<u64>,
+    /// The floor of the peak RSS (see `WorkloadResult::rss_floor_bytes`): a peak at or below
+    /// it is shown as `≤`.
+    #[serde(default)]
+    pub rss_floor_bytes: u64,
     #[serde(default)]
     pub throughput: Option<crate::vocab::Throughput>,
     #[serde(default)]
@@ -237,6 +241,7 @@ fn extract(
                 p95_ns: s.wall_ns.as_ref().map(|x| x.p95),
                 cpu_median_ns: s.cpu_ns.as_ref().map(|x| x.median),
                 max_rss_bytes: s.max_rss_bytes,
+                rss_floor_bytes: s.rss_floor_bytes,
                 throughput: s.throughput,
                 p99_ns: s.wall_ns.as_ref().map(|x| x.p99),
                 budget_ns: w.budget_ns,
@@ -459,7 +464,7 @@ fn from_disk(
     Ok((out, warnings))
 }
 
-/// Removes the indexes of earlier versions beside `dir` (`index-v3` for `index-v4`): caches
+/// Removes the indexes of earlier versions beside `dir` (`index-v4` for `index-v5`): caches
 /// that nothing reads any more, 200 MB for 10,000 commits of 50 workloads.
 fn remove_older_versions(dir: &Path) {
     let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
@@ -798,7 +803,7 @@ mod tests {
     fn store_of(tmp: &tempfile::TempDir, commits: usize) -> Notes {
         let store = Notes {
             notes: RefCell::new(HashMap::new()),
-            dir: tmp.path().join("index-v4"),
+            dir: tmp.path().join("index-v5"),
         };
         for c in 0..commits {
             store

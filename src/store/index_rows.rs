@@ -49,6 +49,8 @@ pub(super) struct Row<'a>(
     pub Option<f64>,
     pub Option<Throughput>,
     pub Option<Box<StoredGrowth>>,
+    /// The floor of the peak RSS (0: none).
+    pub u64,
 );
 
 impl<'a> Row<'a> {
@@ -72,6 +74,7 @@ impl<'a> Row<'a> {
             p.rps,
             p.throughput,
             p.growth.clone(),
+            p.rss_floor_bytes,
         )
     }
 
@@ -103,6 +106,7 @@ impl<'a> Row<'a> {
             rps: self.15,
             throughput: self.16,
             growth: self.17,
+            rss_floor_bytes: self.18,
         }
     }
 }
@@ -147,6 +151,7 @@ pub(super) fn quick(line: &str) -> Option<Row<'_>> {
         f.float()?,
         f.null()?,
         f.null()?,
+        f.raw()?.parse().ok()?,
     );
     f.rest.is_empty().then_some(row)
 }
@@ -301,10 +306,10 @@ mod tests {
     #[test]
     fn the_quick_reading_is_serdes_on_the_lines_it_takes() {
         let common = [
-            r#"["bc09b5524e9d4b46","a07066a4464b0c3c","2026-03-11T10:20:00Z","b1308551183594f3",false,"passed",10,68005875.0,68651360.5,68694004.75,68728120.15,64605580.5,9391564,30000000000,"command",null,null,null]"#,
-            r#"["k","r","t","ci-4core",true,"over-budget",1,null,null,null,null,null,null,0,"load",1234.5,null,null]"#,
-            r#"["k","r","t","m",false,"failed",0,1e-7,2.5e300,0.1,3.0,0.30000000000000004,18446744073709551615,1,"criterion",null,null,null]"#,
-            r#"["","","","",false,"passed",3,1.0,2.0,3.0,4.0,5.0,7,0,"",null,null,null]"#,
+            r#"["bc09b5524e9d4b46","a07066a4464b0c3c","2026-03-11T10:20:00Z","b1308551183594f3",false,"passed",10,68005875.0,68651360.5,68694004.75,68728120.15,64605580.5,9391564,30000000000,"command",null,null,null,4096]"#,
+            r#"["k","r","t","ci-4core",true,"over-budget",1,null,null,null,null,null,null,0,"load",1234.5,null,null,4096]"#,
+            r#"["k","r","t","m",false,"failed",0,1e-7,2.5e300,0.1,3.0,0.30000000000000004,18446744073709551615,1,"criterion",null,null,null,4096]"#,
+            r#"["","","","",false,"passed",3,1.0,2.0,3.0,4.0,5.0,7,0,"",null,null,null,4096]"#,
         ];
         for line in common {
             let row = quick(line).unwrap_or_else(|| panic!("not taken: {line}"));
@@ -317,24 +322,26 @@ mod tests {
         // Lines of other shapes are left to serde, which reads them.
         let other = [
             // An escaped quote in the machine key, a tab in the run id.
-            r#"["k","r","t","m\"x",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null]"#,
-            r#"["k","r\t","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null]"#,
+            r#"["k","r","t","m\"x",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null,4096]"#,
+            r#"["k","r\t","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null,4096]"#,
             // A throughput, a growth.
-            r#"["k","r","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"criterion",null,{"unit":"bytes","per_iteration":64},null]"#,
-            r#"["k","r","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,{"group":"g","size":10.0,"declared":true}]"#,
+            r#"["k","r","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"criterion",null,{"unit":"bytes","per_iteration":64},null,4096]"#,
+            r#"["k","r","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,{"group":"g","size":10.0,"declared":true},4096]"#,
             // Spaces between fields.
-            r#"["k", "r","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null]"#,
+            r#"["k", "r","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null,4096]"#,
         ];
         for line in other {
             assert!(quick(line).is_none(), "taken: {line}");
             by_serde(line);
         }
-        // Cut short, a field too many, a status unknown, a string where a number goes: neither.
+        // Cut short, a field too many, a status unknown, a string where a number goes, a line of
+        // the index before v5 (no RSS floor): neither.
         for bad in [
+            r#"["k","r","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null]"#,
             r#"["k","r","t","m",false,"passed",1,1.0,1.0,1.0"#,
-            r#"["k","r","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null,1]"#,
-            r#"["k","r","t","m",false,"slow",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null]"#,
-            r#"["k","r","t","m",false,"passed","1",1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null]"#,
+            r#"["k","r","t","m",false,"passed",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null,0,1]"#,
+            r#"["k","r","t","m",false,"slow",1,1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null,4096]"#,
+            r#"["k","r","t","m",false,"passed","1",1.0,1.0,1.0,1.0,1.0,1,0,"command",null,null,null,4096]"#,
         ] {
             assert!(quick(bad).is_none(), "taken: {bad}");
             assert!(

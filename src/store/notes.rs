@@ -247,6 +247,6 @@ impl Store for NotesStore {
     fn index_dir(&self) -> Option<PathBuf> {
         // v2: points carry p99, the budget and the kind (for `report`); v3: p90; v4: points as
         // arrays, keys with their commits (for compaction).
-        Some(self.common_dir.join("cargo-perf").join("index-v4"))
+        Some(self.common_dir.join("cargo-perf").join("index-v5"))
     }
 }

@@ -8,6 +8,8 @@ mod explain;
 mod kinds;
 pub mod load;
 mod machine;
+pub mod marks;
+mod order;
 mod sample;
 pub mod service_metrics;
 mod throughput;
@@ -23,5 +25,6 @@ pub use explain::{
 };
 pub use kinds::{Class, Metric, Status};
 pub use machine::check_machine_key;
+pub use order::{CRITERION_PREFIX, Place, WorkloadOrder};
 pub use sample::{Failure, Sample};
 pub use throughput::{Throughput, ThroughputUnit};
