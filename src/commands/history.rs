@@ -61,20 +61,35 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     // Sized first: 500,000 points grown by doubling were copied twice over.
     let mut points: Vec<HistoryPoint<'_>> =
         Vec::with_capacity(shown.iter().map(|(_, _, found)| found.len()).sum());
-    points.extend(shown.iter().flat_map(|(commit, subject, found)| {
-        // Newest first: later lines of a note are later records.
-        found
+    let mut ranks = Ranks::new(crate::services::load::workload_order(
+        &ws,
+        manifest.as_ref(),
+    ));
+    for (commit, subject, found) in &shown {
+        // Newest record first (records of a note come in the order they were added), each
+        // with its workloads in the one order of every output.
+        let mut at: Vec<(usize, crate::vocab::Place<'_>)> = found
             .iter()
-            .rev()
-            .filter(|p| keep(&p.machine))
-            .map(move |point| HistoryPoint {
-                commit,
-                subject,
-                point,
-                change: None,
-                accepted: None,
-            })
-    }));
+            .enumerate()
+            .filter(|(_, p)| keep(&p.machine))
+            .map(|(i, p)| (i, ranks.of(&p.workload)))
+            .collect();
+        at.sort_by(|&(a, ra), &(b, rb)| {
+            let (pa, pb) = (&found[a], &found[b]);
+            (pb.time.as_ref(), pb.run_id.as_ref(), ra).cmp(&(
+                pa.time.as_ref(),
+                pa.run_id.as_ref(),
+                rb,
+            ))
+        });
+        points.extend(at.into_iter().map(|(i, _)| HistoryPoint {
+            commit,
+            subject,
+            point: &found[i],
+            change: None,
+            accepted: None,
+        }));
+    }
     set_changes(&mut points);
     mark_accepted(&repo, store.as_ref(), &infos, &mut points)?;
     if args.max_count == Some(0) {
@@ -314,6 +329,33 @@ fn set_changes(points: &mut [HistoryPoint<'_>]) {
     }
     for (p, change) in points.iter_mut().zip(changes) {
         p.change = change;
+    }
+}
+
+/// The place of each workload in the one order, found once per workload: by the address of
+/// its shared name (a workload's points share one text), not by 500,000 lookups of its text.
+struct Ranks<'a> {
+    order: crate::vocab::WorkloadOrder,
+    ids: Ids<'a>,
+    /// Per id of `ids`, its place.
+    places: Vec<crate::vocab::Place<'a>>,
+}
+
+impl<'a> Ranks<'a> {
+    fn new(order: crate::vocab::WorkloadOrder) -> Self {
+        Ranks {
+            order,
+            ids: Ids::default(),
+            places: Vec::new(),
+        }
+    }
+
+    fn of(&mut self, name: &'a crate::store::Shared) -> crate::vocab::Place<'a> {
+        let id = self.ids.of(name) as usize;
+        if id >= self.places.len() {
+            self.places.push(self.order.place(name));
+        }
+        self.places[id]
     }
 }
 

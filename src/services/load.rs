@@ -187,6 +187,8 @@ pub fn discover_criterion(
         let qualified = seen.get(target.name.as_str()).copied().unwrap_or(0) > 1;
         out.extend(criterion_workloads(config, target, exe, &ids, qualified));
     }
+    // By target and id, as every output lists them (criterion lists ids as they were added).
+    crate::vocab::WorkloadOrder::default().sort(&mut out, |w| &w.name);
     Ok(out)
 }
 
@@ -224,6 +226,27 @@ pub fn manifest(ws: &Workspace) -> Result<Option<Config>> {
         &ws.root,
         &SamplingOverrides::default(),
     )?))
+}
+
+/// The one order of workloads in every output (see [`crate::vocab::WorkloadOrder`]): the
+/// workloads of `config` as `list` shows them; without a configuration, by name. A perf.toml
+/// whose workloads cannot be expanded here (a fixture folder gone, a program not installed)
+/// still orders by the names it declares.
+pub fn workload_order(ws: &Workspace, config: Option<&Config>) -> crate::vocab::WorkloadOrder {
+    use crate::vocab::WorkloadOrder;
+    let Some(config) = config else {
+        return WorkloadOrder::default();
+    };
+    match discover(config, &ws.bin_names()) {
+        Ok(workloads) => WorkloadOrder::new(workloads.iter().map(|w| w.name.as_str())),
+        Err(_) => WorkloadOrder::new(
+            config
+                .workloads
+                .iter()
+                .map(|s| s.name.as_str())
+                .chain(config.loads.iter().map(|l| l.name.as_str())),
+        ),
+    }
 }
 
 /// The machine records are stored and read under: this machine, keyed by `--machine-key`
