@@ -342,3 +342,74 @@ impl Repo {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository of two commits (fixed author and time), the first tagged `v1.0`.
+    fn two_commits() -> (tempfile::TempDir, Repo, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let sig =
+            git2::Signature::new("Ann", "ann@example.com", &git2::Time::new(1_767_225_600, 0))
+                .unwrap();
+        let tree = {
+            let mut index = repo.index().unwrap();
+            let id = index.write_tree().unwrap();
+            repo.find_tree(id).unwrap()
+        };
+        let first = repo
+            .commit(Some("HEAD"), &sig, &sig, "first", &tree, &[])
+            .unwrap();
+        let parent = repo.find_commit(first).unwrap();
+        repo.tag_lightweight("v1.0", parent.as_object(), false)
+            .unwrap();
+        let second = repo
+            .commit(
+                Some("HEAD"),
+                &sig,
+                &sig,
+                "second\n\nbody",
+                &tree,
+                &[&parent],
+            )
+            .unwrap();
+        drop((tree, parent));
+        (dir, Repo { repo }, first.to_string(), second.to_string())
+    }
+
+    #[test]
+    fn a_commit_is_labelled_by_its_exact_tag_else_its_abbreviated_id() {
+        let (_dir, repo, first, second) = two_commits();
+        assert_eq!(repo.label(&first), "v1.0");
+        // The tag is an ancestor of the second commit, not its name.
+        assert_eq!(repo.exact_tag(&second), None);
+        assert_eq!(repo.label(&second), second[..7]);
+        assert_eq!(repo.label("not a commit"), "not a comm");
+        assert_eq!(
+            repo.summary(&second),
+            ("second".to_owned(), "Ann".to_owned(), 1_767_225_600)
+        );
+    }
+
+    #[test]
+    fn the_remote_is_origin_else_the_first_by_name() {
+        let (_dir, repo, _, _) = two_commits();
+        assert_eq!(repo.remote_url(), None);
+        repo.repo
+            .remote("upstream", "https://gitlab.com/g/r.git")
+            .unwrap();
+        repo.repo
+            .remote("mirror", "https://example.com/r.git")
+            .unwrap();
+        assert_eq!(
+            repo.remote_url().as_deref(),
+            Some("https://example.com/r.git")
+        );
+        repo.repo
+            .remote("origin", "git@github.com:o/r.git")
+            .unwrap();
+        assert_eq!(repo.remote_url().as_deref(), Some("git@github.com:o/r.git"));
+    }
+}
