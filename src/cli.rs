@@ -236,7 +236,10 @@ pub enum Command {
                             included) for one machine, finds the commits where each workload's level \
                             moved, and renders the report from templates/ (report.md.j2, \
                             report.html.j2; --templates DIR to restyle). The HTML report is one \
-                            self-contained file with an SVG chart per workload.\n\n\
+                            self-contained file with an SVG chart per workload: durations on one \
+                            axis, commits by date or number on the other, each change point named \
+                            by its commit (linked when the origin remote is on github.com, \
+                            gitlab.com, codeberg.org or bitbucket.org).\n\n\
                             Examples:\n  cargo perf report\n  \
                             cargo perf report --from v1.2.0 --to v1.3.0 --format html -o report.html\n  \
                             cargo perf report --format json --machine 0123456789abcdef"

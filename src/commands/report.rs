@@ -9,11 +9,13 @@ use crate::cli::{GlobalOpts, MachineFilter, MessageFormat, ReportArgs, ReportFil
 use crate::config::{self, Config, DEFAULT_THRESHOLD, MANIFEST_NAME, SamplingOverrides};
 use crate::discover::CRITERION_PREFIX;
 use crate::errors::exit_codes;
+use crate::report::forge::commit_url_prefix;
 use crate::report::release::{CommitInfo, Format, Input, build, render};
 use crate::services::accepted::acceptances_of;
 use crate::services::load::{open_store, print_warnings};
 use crate::store::{Point, Record, Repo, Store, parse_lines, points, short};
 use crate::vocab::load::LoadReport;
+use crate::vocab::units::plural;
 use crate::workspace::Workspace;
 
 pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Result<i32> {
@@ -139,8 +141,9 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
             (
                 key,
                 format!(
-                    "the machine with the most records here ({commits} commits); this machine \
-                     ({this}) has none"
+                    "the machine with the most records here ({}); this machine \
+                     ({this}) has none",
+                    plural(commits, "commit")
                 ),
             )
         }
@@ -149,8 +152,8 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
     if found.is_empty() {
         let others: Vec<&str> = per_machine.keys().copied().collect();
         bail!(
-            "no records of machine {machine} on the {} commits from {from_rev} ({}) to {} ({}); {}",
-            walk.len(),
+            "no records of machine {machine} on the {} from {from_rev} ({}) to {} ({}); {}",
+            plural(walk.len(), "commit"),
             short(&from),
             args.to,
             short(&to),
@@ -165,15 +168,22 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
         );
     }
 
+    // One read of each commit on the path (10,000 for a long release); tags, abbreviations
+    // and the remote only for the two ends.
     let commits: Vec<CommitInfo> = walk
         .iter()
-        .map(|c| CommitInfo {
-            id: c.clone(),
-            short: short(c).to_owned(),
-            subject: repo.subject(c),
-            author: repo.author(c),
+        .map(|c| {
+            let (subject, author, time_unix) = repo.summary(c);
+            CommitInfo {
+                id: c.clone(),
+                short: short(c).to_owned(),
+                subject,
+                author,
+                time_unix,
+            }
         })
         .collect();
+    let commit_url = repo.remote_url().and_then(|u| commit_url_prefix(&u));
     let loads = last_loads(store.as_ref(), &walk, &found)?;
     let threshold = |name: &str| threshold_of(config.as_ref(), name);
     let newest_first: Vec<String> = walk.iter().rev().cloned().collect();
@@ -192,6 +202,9 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
     let report = build(Input {
         from_rev,
         to_rev: args.to.clone(),
+        from_label: repo.label(&from),
+        to_label: repo.label(&to),
+        commit_url,
         commits,
         points: found,
         machine,
@@ -207,9 +220,9 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
                 .with_context(|| format!("writing the report to {}", path.display()))?;
             if !global.quiet {
                 eprintln!(
-                    "Wrote the report ({} workloads, {} commits) to {}",
-                    report.workloads.len(),
-                    report.commits,
+                    "Wrote the report ({}, {}) to {}",
+                    plural(report.workloads.len(), "workload"),
+                    plural(report.commits, "commit"),
                     path.display()
                 );
             }

@@ -1,10 +1,12 @@
 //! Outputs: one exporter per format behind one trait, and progress on standard error.
 
+mod axis;
 pub mod bisect;
 mod chart;
 mod check;
 pub mod escape;
 mod explain;
+pub mod forge;
 mod human;
 mod json;
 mod junit;

@@ -7,13 +7,13 @@ use std::path::Path;
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
-use super::chart::{Chart, LatencyChart, chart, latency_chart};
+use super::chart::{ChangeAt, Chart, LatencyChart, chart, latency_chart};
 use crate::stats::changepoint::{Settings, detect_with_cuts};
 use crate::store::Point;
 use crate::vocab::Acceptance;
 use crate::vocab::Status;
 use crate::vocab::load::{LoadReport, STORED_SECONDS};
-use crate::vocab::units::{format_bytes, format_ns};
+use crate::vocab::units::{format_bytes, format_ns, plural};
 
 /// The version of the report's JSON.
 pub const REPORT_SCHEMA: u32 = 1;
@@ -36,6 +36,9 @@ pub struct CommitInfo {
     pub short: String,
     pub subject: String,
     pub author: String,
+    /// Its commit time, seconds since the epoch (for the charts' dates; not in the JSON).
+    #[serde(skip)]
+    pub time_unix: i64,
 }
 
 /// The report, as the templates and `--format json` see it.
@@ -48,6 +51,13 @@ pub struct Report {
     pub from: CommitInfo,
     pub to_rev: String,
     pub to: CommitInfo,
+    /// The ends for a reader: the commit's tag when it has one, else its short id as git
+    /// abbreviates it.
+    pub from_label: String,
+    pub to_label: String,
+    /// The address that a commit id completes to its page on the forge of the repository's
+    /// remote (`https://github.com/o/r/commit/`); `null` when the remote is not a known forge.
+    pub commit_url: Option<String>,
     /// Commits on the first-parent path, both ends included; how many have records.
     pub commits: usize,
     pub recorded_commits: usize,
@@ -246,6 +256,9 @@ pub struct AcceptedNote {
 #[derive(Debug, Clone, Serialize)]
 pub struct SeriesPoint {
     pub commit: String,
+    /// The commit's number on the path, 0 being the report's first (not in the JSON).
+    #[serde(skip)]
+    pub position: usize,
     pub median_ns: f64,
     pub p95_ns: Option<f64>,
 }
@@ -290,6 +303,11 @@ fn hosts(points: &[(usize, &Point)]) -> Vec<Host> {
 pub struct Input<'a> {
     pub from_rev: String,
     pub to_rev: String,
+    /// The ends as [`Report::from_label`] and [`Report::to_label`] show them.
+    pub from_label: String,
+    pub to_label: String,
+    /// As [`Report::commit_url`].
+    pub commit_url: Option<String>,
     pub commits: Vec<CommitInfo>,
     pub points: Vec<(usize, &'a Point)>,
     pub machine: String,
@@ -374,18 +392,14 @@ pub fn build(input: Input) -> Report {
             (name, s, changes, threshold, accepted_at)
         })
         .collect();
-    let (commits, loads) = (&input.commits, &input.loads);
+    let path = PathContext {
+        commits: &input.commits,
+        commit_url: input.commit_url.as_deref(),
+        loads: &input.loads,
+    };
     let made =
         crate::parallel::map_parallel(&items, |(name, s, changes, threshold, accepted_at)| {
-            workload_report(
-                commits,
-                loads,
-                name.clone(),
-                s,
-                changes,
-                *threshold,
-                accepted_at,
-            )
+            workload_report(&path, name.clone(), s, changes, *threshold, accepted_at)
         });
     let mut workloads = Vec::new();
     let mut counts = Counts::default();
@@ -434,6 +448,7 @@ pub fn build(input: Input) -> Report {
         short: String::new(),
         subject: String::new(),
         author: String::new(),
+        time_unix: 0,
     };
     Report {
         schema: REPORT_SCHEMA,
@@ -442,6 +457,9 @@ pub fn build(input: Input) -> Report {
         from: from.unwrap_or_else(none),
         to_rev: input.to_rev,
         to: to.unwrap_or_else(none),
+        from_label: input.from_label,
+        to_label: input.to_label,
+        commit_url: input.commit_url,
         commits: input.commits.len(),
         recorded_commits: recorded,
         machine: input.machine,
@@ -454,17 +472,28 @@ pub fn build(input: Input) -> Report {
     }
 }
 
+/// What every workload's part of the report draws on.
+struct PathContext<'a> {
+    commits: &'a [CommitInfo],
+    commit_url: Option<&'a str>,
+    loads: &'a BTreeMap<String, (usize, LoadReport)>,
+}
+
 /// One workload's part of the report, and whether any of its changes was accepted; none when
 /// it has no points with a median.
 fn workload_report(
-    commits: &[CommitInfo],
-    loads: &BTreeMap<String, (usize, LoadReport)>,
+    path: &PathContext,
     name: String,
     s: &[(usize, &Point)],
     changes: &[crate::stats::changepoint::ChangePoint],
     threshold: f64,
     accepted_at: &[(usize, &Acceptance)],
 ) -> Option<(WorkloadReport, bool)> {
+    let PathContext {
+        commits,
+        commit_url,
+        loads,
+    } = *path;
     let (Some((_, first)), Some((_, last))) = (s.first(), s.last()) else {
         return None;
     };
@@ -545,16 +574,23 @@ fn workload_report(
         .filter_map(|(i, p)| {
             Some(SeriesPoint {
                 commit: commits[*i].short.clone(),
+                position: *i,
                 median_ns: p.median_ns?,
                 p95_ns: p.p95_ns,
             })
         })
         .collect();
-    let chart = chart(
-        &points,
-        &changes.iter().map(|c| c.index).collect::<Vec<_>>(),
-        budget_ns,
-    );
+    // The change points' indexes are into the series, whose points all have a median.
+    let marked: Vec<ChangeAt> = changes
+        .iter()
+        .filter_map(|c| {
+            Some(ChangeAt {
+                index: c.index,
+                commit: commits.get(s.get(c.index)?.0)?,
+            })
+        })
+        .collect();
+    let chart = chart(&points, &marked, budget_ns, commits, commit_url);
     let any_accepted = changes.iter().any(|c| c.accepted);
     Some((
         WorkloadReport {
@@ -646,6 +682,8 @@ pub fn render(report: &Report, format: Format, dir: Option<&Path>) -> Result<Str
         }
     });
     env.add_filter("md", |s: &str| super::escape::markdown(s));
+    // `{{ commits | counted("commit") }}`: `1 commit`, `2 commits`.
+    env.add_filter("counted", |n: usize, word: &str| plural(n, word));
     // Control characters from a record (escape sequences, bells) shown escaped, as `show` does.
     env.add_filter("shown", |s: &str| super::escape::terminal(s).into_owned());
     env.add_filter("errors", |errors: Value, requests: u64| -> String {
@@ -719,6 +757,8 @@ mod tests {
                 short: format!("{i:010}"),
                 subject: format!("commit {i}"),
                 author: "a".into(),
+                // 2026-01-01, a commit an hour.
+                time_unix: 1_767_225_600 + i as i64 * 3600,
             })
             .collect()
     }
@@ -754,6 +794,9 @@ mod tests {
         let report = build(Input {
             from_rev: "a".into(),
             to_rev: "b".into(),
+            from_label: "a".into(),
+            to_label: "b".into(),
+            commit_url: None,
             commits,
             points: points.iter().map(|(i, p)| (*i, p)).collect(),
             machine: "m".into(),
@@ -808,6 +851,9 @@ mod tests {
         let report = build(Input {
             from_rev: "a".into(),
             to_rev: "b".into(),
+            from_label: "a".into(),
+            to_label: "b".into(),
+            commit_url: None,
             commits,
             points: points.iter().map(|(i, p)| (*i, p)).collect(),
             machine: "m".into(),
@@ -834,6 +880,100 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["workloads"][1]["verdict"], "single-point");
         assert!(v["workloads"][1]["change"].is_null());
+    }
+
+    /// `parse` at 1 ms up to commit 20 of 40, then 2 ms; ends labelled `v1.0` and `abc1234`.
+    fn stepped(commit_url: Option<&str>, n: usize) -> Report {
+        let points: Vec<(usize, Point)> = (0..n)
+            .map(|i| {
+                let wobble = if i % 2 == 0 { 1.0 } else { 1.004 };
+                let level = if i < 20 { 1e6 } else { 2e6 };
+                (i, point("parse", level * wobble))
+            })
+            .collect();
+        let mut commits = commits(n);
+        if let Some(c) = commits.get_mut(20) {
+            c.subject = "cache <everything> & more, in a rather long subject".into();
+        }
+        let threshold = |_: &str| 0.02;
+        build(Input {
+            from_rev: "v1.0".into(),
+            to_rev: "HEAD".into(),
+            from_label: "v1.0".into(),
+            to_label: "abc1234".into(),
+            commit_url: commit_url.map(str::to_owned),
+            commits,
+            points: points.iter().map(|(i, p)| (*i, p)).collect(),
+            machine: "m".into(),
+            machine_note: "n".into(),
+            threshold: &threshold,
+            loads: BTreeMap::new(),
+            accepted: vec![],
+        })
+    }
+
+    #[test]
+    fn the_html_report_labels_its_range_axes_and_change_points() {
+        let url = "https://github.com/o/r/commit/";
+        let report = stepped(Some(url), 40);
+        let html = render(&report, Format::Html, None).unwrap();
+        assert!(
+            html.contains("<h1>Performance report: v1.0 → abc1234</h1>"),
+            "{html}"
+        );
+        assert!(html.contains("<p class=\"meta\">40 commits on"), "{html}");
+        // Durations on the y axis, commits (40 hours: dated) on the x axis, and the caption.
+        for tick in [
+            ">1.0 ms</text>",
+            ">1.5 ms</text>",
+            ">2.0 ms</text>",
+            ">2026-01-01</text>",
+            ">2026-01-02</text>",
+        ] {
+            assert!(html.contains(tick), "{tick}: {html}");
+        }
+        assert!(html.contains("commit date (UTC)"), "{html}");
+        // The change point: its short id and subject (shortened, escaped) on the chart, the
+        // whole subject in its title, a link to it on the chart and in the list.
+        let link = format!("{url}{:040}", 20).replace('/', "&#x2f;");
+        assert!(html.contains(&format!("<a href=\"{link}\"><g><title>0000000020 cache &lt;everything&gt; &amp; more, in a rather long subject</title>")), "{html}");
+        assert!(
+            html.contains(">0000000020 cache &lt;everything&gt; &amp;…</text>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!(
+                "at <a href=\"{link}\"><code>0000000020</code></a>"
+            )),
+            "{html}"
+        );
+        let md = render(&report, Format::Markdown, None).unwrap();
+        assert!(
+            md.starts_with("# Performance report: v1.0 → abc1234\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains(&format!("at [`0000000020`]({url}{:040}) cache", 20)),
+            "{md}"
+        );
+        // Without a known forge: no link anywhere.
+        let report = stepped(None, 40);
+        for format in [Format::Html, Format::Markdown] {
+            let text = render(&report, format, None).unwrap();
+            assert!(
+                !text.contains("href") && !text.contains("]("),
+                "{format:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_commit_is_one_commit() {
+        let report = stepped(None, 1);
+        let html = render(&report, Format::Html, None).unwrap();
+        assert!(html.contains("<p class=\"meta\">1 commit on"), "{html}");
+        let md = render(&report, Format::Markdown, None).unwrap();
+        assert!(md.contains("\n1 commit on the first-parent path"), "{md}");
     }
 
     #[test]
@@ -918,11 +1058,15 @@ mod tests {
             short: "cccccccccc".into(),
             subject: format!("subject {hostile}"),
             author: "a".into(),
+            time_unix: 0,
         };
         let threshold = |_: &str| 0.05;
         let built = build(Input {
             from_rev: "a".into(),
             to_rev: "b".into(),
+            from_label: "a".into(),
+            to_label: "b".into(),
+            commit_url: None,
             commits: vec![commit],
             points: vec![(0, &point)],
             machine: "m".into(),

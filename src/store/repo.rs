@@ -251,7 +251,70 @@ impl Repo {
         Ok(Some((name, target)))
     }
 
-    /// The first line of a commit's message.
+    /// The tag that names `commit` exactly (`git describe --tags --exact-match`), if any.
+    pub fn exact_tag(&self, commit: &str) -> Option<String> {
+        let object = self
+            .repo
+            .find_object(Oid::from_str(commit).ok()?, None)
+            .ok()?;
+        let mut opts = git2::DescribeOptions::new();
+        opts.describe_tags().max_candidates_tags(0);
+        let describe = object.describe(&opts).ok()?;
+        let mut format = git2::DescribeFormatOptions::new();
+        format.abbreviated_size(0);
+        describe.format(Some(&format)).ok()
+    }
+
+    /// The shortest unique prefix of a commit id, at least 7 digits (or `core.abbrev`), as
+    /// git abbreviates it; the first 10 digits when git cannot tell.
+    pub fn abbreviate(&self, commit: &str) -> String {
+        Oid::from_str(commit)
+            .ok()
+            .and_then(|oid| self.repo.find_object(oid, None).ok())
+            .and_then(|o| o.short_id().ok())
+            .and_then(|b| b.as_str().ok().map(str::to_owned))
+            .unwrap_or_else(|| short(commit).to_owned())
+    }
+
+    /// A commit for a reader: its tag when one names it exactly, else its abbreviated id.
+    pub fn label(&self, commit: &str) -> String {
+        self.exact_tag(commit)
+            .unwrap_or_else(|| self.abbreviate(commit))
+    }
+
+    /// The URL of the `origin` remote, else of the first remote by name; `None` without one.
+    pub fn remote_url(&self) -> Option<String> {
+        let url_of = |name: &str| {
+            self.repo
+                .find_remote(name)
+                .ok()
+                .and_then(|r| r.url().ok().map(str::to_owned))
+        };
+        url_of("origin").or_else(|| {
+            let names = self.repo.remotes().ok()?;
+            let mut names: Vec<&str> = names.iter().flatten().flatten().collect();
+            names.sort_unstable();
+            names.into_iter().find_map(url_of)
+        })
+    }
+
+    /// A commit's subject, author's name and commit time (seconds since the epoch), read
+    /// once; empty and 0 for a commit that is not here.
+    pub fn summary(&self, commit: &str) -> (String, String, i64) {
+        let Some(c) = Oid::from_str(commit)
+            .ok()
+            .and_then(|oid| self.repo.find_commit(oid).ok())
+        else {
+            return (String::new(), String::new(), 0);
+        };
+        let subject = c
+            .summary_bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let author = String::from_utf8_lossy(c.author().name_bytes()).into_owned();
+        (subject, author, c.time().seconds())
+    }
+
     /// [`Repo::subject`] and [`Repo::commit_info`] of a commit, read once.
     pub fn subject_and_info(&self, commit: &str) -> (String, Option<CommitInfo>) {
         let Some(c) = Oid::from_str(commit)
@@ -267,6 +330,7 @@ impl Repo {
         (subject, Some(info_of(&c)))
     }
 
+    /// The first line of a commit's message.
     pub fn subject(&self, commit: &str) -> String {
         Oid::from_str(commit)
             .ok()
@@ -276,5 +340,76 @@ impl Repo {
                     .map(|b| String::from_utf8_lossy(b).into_owned())
             })
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository of two commits (fixed author and time), the first tagged `v1.0`.
+    fn two_commits() -> (tempfile::TempDir, Repo, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let sig =
+            git2::Signature::new("Ann", "ann@example.com", &git2::Time::new(1_767_225_600, 0))
+                .unwrap();
+        let tree = {
+            let mut index = repo.index().unwrap();
+            let id = index.write_tree().unwrap();
+            repo.find_tree(id).unwrap()
+        };
+        let first = repo
+            .commit(Some("HEAD"), &sig, &sig, "first", &tree, &[])
+            .unwrap();
+        let parent = repo.find_commit(first).unwrap();
+        repo.tag_lightweight("v1.0", parent.as_object(), false)
+            .unwrap();
+        let second = repo
+            .commit(
+                Some("HEAD"),
+                &sig,
+                &sig,
+                "second\n\nbody",
+                &tree,
+                &[&parent],
+            )
+            .unwrap();
+        drop((tree, parent));
+        (dir, Repo { repo }, first.to_string(), second.to_string())
+    }
+
+    #[test]
+    fn a_commit_is_labelled_by_its_exact_tag_else_its_abbreviated_id() {
+        let (_dir, repo, first, second) = two_commits();
+        assert_eq!(repo.label(&first), "v1.0");
+        // The tag is an ancestor of the second commit, not its name.
+        assert_eq!(repo.exact_tag(&second), None);
+        assert_eq!(repo.label(&second), second[..7]);
+        assert_eq!(repo.label("not a commit"), "not a comm");
+        assert_eq!(
+            repo.summary(&second),
+            ("second".to_owned(), "Ann".to_owned(), 1_767_225_600)
+        );
+    }
+
+    #[test]
+    fn the_remote_is_origin_else_the_first_by_name() {
+        let (_dir, repo, _, _) = two_commits();
+        assert_eq!(repo.remote_url(), None);
+        repo.repo
+            .remote("upstream", "https://gitlab.com/g/r.git")
+            .unwrap();
+        repo.repo
+            .remote("mirror", "https://example.com/r.git")
+            .unwrap();
+        assert_eq!(
+            repo.remote_url().as_deref(),
+            Some("https://example.com/r.git")
+        );
+        repo.repo
+            .remote("origin", "git@github.com:o/r.git")
+            .unwrap();
+        assert_eq!(repo.remote_url().as_deref(), Some("git@github.com:o/r.git"));
     }
 }

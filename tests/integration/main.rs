@@ -20,6 +20,7 @@ mod load;
 mod mutation;
 mod prometheus;
 mod report;
+mod report_axes;
 mod runner;
 mod selection;
 mod shards;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::common::{Scratch, repo};
 use crate::git::{commit_all, git};
 
-const MACHINE: &str = "00000000000000aa";
+pub(crate) const MACHINE: &str = "00000000000000aa";
 
 /// Standard normal numbers (Box-Muller) from a seeded generator.
 fn normal(rng: &mut fastrand::Rng) -> f64 {
@@ -17,7 +17,7 @@ fn normal(rng: &mut fastrand::Rng) -> f64 {
 }
 
 /// A stored workload entry with median `median` ns (p95 5 % above, p99 8 % above).
-fn workload(name: &str, median: f64, budget_ns: u64, status: &str) -> Value {
+pub(crate) fn workload(name: &str, median: f64, budget_ns: u64, status: &str) -> Value {
     let stats = |m: f64| {
         json!({"mean": m, "stddev": m * 0.02, "min": m * 0.95, "max": m * 1.1, "median": m,
                "p90": m * 1.04, "p95": m * 1.05, "p99": m * 1.08, "mad": m * 0.01})
@@ -32,7 +32,7 @@ fn workload(name: &str, median: f64, budget_ns: u64, status: &str) -> Value {
     })
 }
 
-fn record(commit: &str, i: usize, workloads: Vec<Value>) -> Value {
+pub(crate) fn record(commit: &str, i: usize, workloads: Vec<Value>) -> Value {
     json!({
         "schema": 1, "run_id": format!("{i:016x}"), "commit": commit, "dirty": false,
         "time_unix": 1_767_225_600 + i as i64 * 3600, "time": "2026-01-01T00:00:00Z",
@@ -303,7 +303,7 @@ fn bad_ranges_and_machines_are_clear_errors() {
 }
 
 /// The headless Chromium of Debian's `chromium` package, or `None` (the test says why it skips).
-fn chromium() -> Option<std::path::PathBuf> {
+pub(crate) fn chromium() -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .flat_map(|d| [d.join("chromium"), d.join("chromium-browser")])
@@ -312,7 +312,7 @@ fn chromium() -> Option<std::path::PathBuf> {
 
 /// Chromium with the flags this machine needs (no sandbox as root, no background networking,
 /// which stalls on refused connections) and a fresh profile.
-fn headless(chromium: &Path, profile: &Path) -> std::process::Command {
+pub(crate) fn headless(chromium: &Path, profile: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(chromium);
     cmd.args([
         "--headless",
