@@ -27,3 +27,4 @@ mod sides;
 mod simulation;
 mod store;
 mod textkit;
+mod verbose;
