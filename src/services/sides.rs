@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::discover::{Workload, resolve_bins};
 use crate::gate::{
     BenchGate, BenchPlan, ExplainPlan, GateResult, GateTiming, GateWorkload, LoadGate,
-    run_gate_with_benches,
+    SideBinaries, run_gate_with_benches,
 };
 use crate::measure::criterion::CriterionSettings;
 use crate::pipeline::Observer;
@@ -63,7 +63,8 @@ pub enum Explain {
     All,
 }
 
-/// Builds both sides' binaries and measures every workload, interleaved. `workloads` are the
+/// Builds both sides' binaries and measures every workload, interleaved; returns the results,
+/// where the time went and each side's executables. `workloads` are the
 /// candidate's command workloads; its criterion benchmarks are discovered here, after its
 /// binaries are built, so that build output comes side by side in order.
 #[allow(clippy::too_many_arguments)]
@@ -76,7 +77,7 @@ pub fn measure_sides(
     sides: &Sides,
     selection: &Selection,
     observer: &mut dyn Observer,
-) -> Result<(Vec<GateResult>, GateTiming)> {
+) -> Result<(Vec<GateResult>, GateTiming, SideBinaries)> {
     let workdir = repo
         .workdir()
         .context("the repository has no working tree to build in")?;
@@ -130,7 +131,7 @@ pub fn measure_sides(
         if !global.quiet {
             eprintln!("note: {e}");
         }
-        return Ok((Vec::new(), GateTiming::default()));
+        return Ok((Vec::new(), GateTiming::default(), SideBinaries::default()));
     }
     override_threshold(&mut candidate_all, selection.threshold);
     let (new_benches, workloads): (Vec<Workload>, Vec<Workload>) = candidate_all
@@ -173,6 +174,15 @@ pub fn measure_sides(
         (base_bins, base_benches)
     };
     let build_ns = build_started.elapsed().as_nanos() as u64;
+    let paths = |bins: &BTreeMap<String, PathBuf>| {
+        bins.iter()
+            .map(|(name, exe)| (name.clone(), exe.to_string_lossy().into_owned()))
+            .collect()
+    };
+    let binaries = SideBinaries {
+        candidate: paths(&new_bins),
+        base: stored.is_none().then(|| paths(&base_bins)),
+    };
     debug_assert!(workloads.len() + loads.len() <= commands);
     let mut base_benches = base_benches;
     if let Some(filter) = &selection.filter {
@@ -305,7 +315,7 @@ pub fn measure_sides(
         observer,
     )?;
     timing.build_ns = build_ns;
-    Ok((results, timing))
+    Ok((results, timing, binaries))
 }
 
 /// The base's counted instructions of every workload, from the newest stored record of `commit`

@@ -90,9 +90,9 @@ fn assert_cargo_line(err: &str, dir: &Path) {
 }
 
 #[test]
-fn check_v_shows_both_sides_commands_binaries_and_cargo() {
+fn check_v_shows_both_sides_commands_binaries_cargo_and_the_json_both_binaries() {
     let repo = Repo::new();
-    let (code, _, err) = repo.run(&["check"]);
+    let (code, json, err) = repo.run(&["check"]);
     assert_eq!(code, 1, "the scripted regression fails the gate: {err}");
     let base = PathBuf::from(
         after(&err, "scratch of the base revision ")
@@ -125,6 +125,20 @@ fn check_v_shows_both_sides_commands_binaries_and_cargo() {
     // Each side's build is shown, run where that side's sources are.
     assert_cargo_line(&err, repo.path());
     assert_cargo_line(&err, &worktree);
+    let finished = json
+        .iter()
+        .find(|l| l["reason"] == "check-finished")
+        .unwrap_or_else(|| panic!("no check-finished: {json:?}"));
+    assert_eq!(
+        finished["binaries"]["base"]["scratch"],
+        base.to_string_lossy().as_ref(),
+        "{finished}"
+    );
+    assert_eq!(
+        finished["binaries"]["candidate"]["scratch"],
+        candidate.to_string_lossy().as_ref(),
+        "{finished}"
+    );
 }
 
 #[test]
