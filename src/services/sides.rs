@@ -64,9 +64,9 @@ pub enum Explain {
 }
 
 /// Builds both sides' binaries and measures every workload, interleaved; returns the results,
-/// where the time went and each side's executables. `workloads` are the
-/// candidate's command workloads; its criterion benchmarks are discovered here, after its
-/// binaries are built, so that build output comes side by side in order.
+/// where the time went and each side's executables. `workloads` are the candidate's command
+/// workloads; its criterion benchmarks are discovered here, after its binaries are built, so
+/// that build output comes side by side in order.
 #[allow(clippy::too_many_arguments)]
 pub fn measure_sides(
     global: &GlobalOpts,
@@ -204,7 +204,8 @@ pub fn measure_sides(
         sample_size: 10,
         quick: true,
     };
-    // Each round runs the benchmarks still undecided, saved under its own baseline name.
+    // Each round runs the benchmarks still undecided, saved under its own baseline name
+    // (`cargo-perf-round-<n>`, see `gate::criterion`): shown with N for the round.
     let run_id = "cargo-perf-round-N";
     super::verbose::benches(
         global,
