@@ -54,7 +54,8 @@ pub struct GlobalOpts {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Show the resolved command of each workload as it starts.
+    /// Show what is built and run, on standard error: each cargo invocation, each binary's
+    /// path, each workload's resolved command (both sides' in a comparison).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

@@ -49,6 +49,9 @@ pub fn calibrate(global: &GlobalOpts, args: CalibrateArgs, out: &mut dyn Write) 
         &Build::of(global, None, None),
         &mut progress,
     )?;
+    for w in &workloads {
+        crate::services::verbose::workload(global, w, None);
+    }
     let mut runner = crate::services::load::runner(global)?;
     let valgrind = crate::measure::valgrind::version().is_ok();
     let total = workloads.len();

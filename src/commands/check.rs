@@ -54,7 +54,7 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         },
     };
     let mut progress = Progress::new(ProgressMode::for_stderr(global.quiet));
-    let (results, mut timing) = measure_sides(
+    let (results, mut timing, binaries) = measure_sides(
         global,
         &ws,
         &repo,
@@ -83,6 +83,7 @@ pub fn check(global: &GlobalOpts, args: CheckArgs, out: &mut dyn Write) -> Resul
         base_label,
         candidate,
         Some(timing),
+        Some(binaries),
         results,
         &acceptances,
         out,

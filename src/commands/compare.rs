@@ -60,7 +60,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             },
         };
         let mut progress = Progress::new(ProgressMode::for_stderr(global.quiet));
-        let (results, mut timing) = measure_sides(
+        let (results, mut timing, binaries) = measure_sides(
             global,
             &ws,
             &repo,
@@ -79,6 +79,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             a_label,
             b_label,
             Some(timing),
+            Some(binaries),
             results,
             &acceptances,
             out,
@@ -158,6 +159,7 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
         "cargo perf compare (stored records)",
         a_label,
         b_label,
+        None,
         None,
         results,
         &acceptances,

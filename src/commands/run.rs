@@ -103,12 +103,8 @@ fn measure(
     )?;
     // The fake runner of the tests replaces the process runner only.
     let mut runner = crate::services::load::runner(global)?;
-    if global.verbose > 0 {
-        for w in &workloads {
-            if let Some(c) = w.command() {
-                eprintln!("{}: {} (in {})", w.name, c.argv.join(" "), w.cwd.display());
-            }
-        }
+    for w in &workloads {
+        crate::services::verbose::workload(global, w, None);
     }
     let run_id = format!("{:016x}", fastrand::u64(..));
     let (loads, workloads): (Vec<Workload>, Vec<Workload>) =
@@ -121,6 +117,9 @@ fn measure(
     } else {
         Some(criterion_settings(&config, sampling, global.quiet)?)
     };
+    if let Some(settings) = &settings {
+        crate::services::verbose::benches(global, &benches, settings, &run_id, None);
+    }
     // Progress on standard error; the results streamed to standard output as they come.
     let mut stream = Stream {
         output,

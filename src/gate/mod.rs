@@ -149,6 +149,17 @@ pub fn series(samples: &[Sample], metric: Metric) -> Vec<f64> {
     samples.iter().map(|s| s.figure(metric)).collect()
 }
 
+/// The executables each side of a measured comparison built for `{bin:NAME}`, by binary name:
+/// what `-v` shows, and what JSON output carries, so that a reader can tell which builds ran.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SideBinaries {
+    /// The candidate's executables.
+    pub candidate: std::collections::BTreeMap<String, String>,
+    /// The base's executables; `None` when the base was not built (a stored record's counted
+    /// instructions stand for it).
+    pub base: Option<std::collections::BTreeMap<String, String>>,
+}
+
 /// Where the time of a check went, build excluded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct GateTiming {

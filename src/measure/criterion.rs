@@ -177,54 +177,17 @@ pub fn run_suite(
 ) -> Result<SuiteRun, MeasureError> {
     let Suite {
         name,
-        exe,
         cwd,
         ids,
         settings,
         run_id,
+        ..
     } = *suite;
     let home = tempfile::Builder::new()
         .prefix("cargo-perf-criterion-")
         .tempdir()
         .map_err(|e| MeasureError::Criterion(format!("creating a CRITERION_HOME: {e}")))?;
-    // Criterion 0.3 parses these times as whole seconds.
-    let whole = !supports_quick(exe, cwd);
-    let secs = |d: Duration| secs(d, whole);
-    let mut argv: Vec<String> = vec![
-        exe.display().to_string(),
-        "--bench".into(),
-        "--noplot".into(),
-        "--color".into(),
-        "never".into(),
-        "--save-baseline".into(),
-        run_id.into(),
-        "--warm-up-time".into(),
-        secs(settings.warm_up_time),
-        "--measurement-time".into(),
-        secs(settings.measurement_time),
-    ];
-    if !settings.quick {
-        // Quick mode takes two samples and refuses a sample size.
-        argv.extend(["--sample-size".into(), settings.sample_size.to_string()]);
-    } else {
-        // Quick mode stops once n and 2n iterations agree within the significance level (5 %
-        // by default), after 100 ms; on a noisy machine a benchmark may then run to its
-        // measurement time (3 s or more where the suite sets it in code). Rounds get their
-        // precision from their number, not from each round, so any agreement will do; and the
-        // analysis of two samples needs no 100,000 resamples.
-        argv.extend(
-            [
-                "--quick",
-                "--significance-level",
-                "0.5",
-                "--nresamples",
-                "1000",
-            ]
-            .map(String::from),
-        );
-    }
-    // An anchored regex of the escaped ids: criterion 0.3 and 0.4 have no `--exact`.
-    argv.push(filter_regex(ids));
+    let argv = suite_argv(suite);
     // Generous: criterion overruns its measurement time when one iteration is slow.
     let per_bench = settings.warm_up_time + settings.measurement_time * 5 + Duration::from_secs(20);
     let spec = RunSpec {
@@ -269,6 +232,59 @@ pub fn run_suite(
         out.failure = Some(failure_of(&run, &spec, false));
     }
     Ok(out)
+}
+
+/// The command line a run of `suite` is: the executable, criterion's options and a filter of
+/// exactly its ids (what `run_suite` runs, and what `-v` shows). Asks the executable whether it
+/// takes `--quick` (criterion 0.3 does not).
+pub fn suite_argv(suite: &Suite) -> Vec<String> {
+    let Suite {
+        exe,
+        cwd,
+        ids,
+        settings,
+        run_id,
+        ..
+    } = *suite;
+    // Criterion 0.3 parses these times as whole seconds.
+    let whole = !supports_quick(exe, cwd);
+    let secs = |d: Duration| secs(d, whole);
+    let mut argv: Vec<String> = vec![
+        exe.display().to_string(),
+        "--bench".into(),
+        "--noplot".into(),
+        "--color".into(),
+        "never".into(),
+        "--save-baseline".into(),
+        run_id.into(),
+        "--warm-up-time".into(),
+        secs(settings.warm_up_time),
+        "--measurement-time".into(),
+        secs(settings.measurement_time),
+    ];
+    if !settings.quick {
+        // Quick mode takes two samples and refuses a sample size.
+        argv.extend(["--sample-size".into(), settings.sample_size.to_string()]);
+    } else {
+        // Quick mode stops once n and 2n iterations agree within the significance level (5 %
+        // by default), after 100 ms; on a noisy machine a benchmark may then run to its
+        // measurement time (3 s or more where the suite sets it in code). Rounds get their
+        // precision from their number, not from each round, so any agreement will do; and the
+        // analysis of two samples needs no 100,000 resamples.
+        argv.extend(
+            [
+                "--quick",
+                "--significance-level",
+                "0.5",
+                "--nresamples",
+                "1000",
+            ]
+            .map(String::from),
+        );
+    }
+    // An anchored regex of the escaped ids: criterion 0.3 and 0.4 have no `--exact`.
+    argv.push(filter_regex(ids));
+    argv
 }
 
 /// A duration for criterion's command line: seconds, rounded up to whole ones for `whole`.

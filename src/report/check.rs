@@ -15,6 +15,8 @@ pub struct CheckReport {
     pub stored: bool,
     /// Where the time of a measured check went.
     pub timing: Option<crate::gate::GateTiming>,
+    /// Each side's executables (measured checks only).
+    pub binaries: Option<crate::gate::SideBinaries>,
     pub results: Vec<GateResult>,
     /// How the growth with fixture size changed, per declared workload over several fixtures
     /// (measured checks only).

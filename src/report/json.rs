@@ -406,6 +406,8 @@ struct CheckFinished<'a> {
     timing: Option<crate::gate::GateTiming>,
     /// The check's own cost beyond the workloads' run time, as a share of it.
     overhead: Option<f64>,
+    /// Each side's executables by binary name (measured checks only).
+    binaries: Option<&'a crate::gate::SideBinaries>,
 }
 
 impl super::GateOutput for Json {
@@ -468,6 +470,7 @@ impl super::GateOutput for Json {
                 exit_code: report.exit_code,
                 timing: report.timing,
                 overhead: report.timing.and_then(|t| t.overhead()),
+                binaries: report.binaries.as_ref(),
             },
         )
     }

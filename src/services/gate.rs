@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::{GlobalOpts, MessageFormat, ReportFormat};
 use crate::errors::exit_codes;
-use crate::gate::{GateResult, GateTiming};
+use crate::gate::{GateResult, GateTiming, SideBinaries};
 use crate::report::{CheckReport, GateOutput, Human, Json, Markdown, github_annotations, junit};
 use crate::vocab::Acceptance;
 
@@ -61,7 +61,8 @@ impl Outputs {
     }
 }
 
-/// Prints the report in the chosen format (`timing` is `None` for stored comparisons), writes
+/// Prints the report in the chosen format (`timing` and `binaries`, each side's executables,
+/// are `None` for stored comparisons), writes
 /// the JUnit report, the job summary and GitHub annotations, and returns the exit code.
 /// `acceptances` (newest first) turn the regressions and budget breaches they cover into
 /// `accepted`; one that names no workload of the results is warned about.
@@ -74,6 +75,7 @@ pub fn report(
     base: String,
     candidate: String,
     timing: Option<GateTiming>,
+    binaries: Option<SideBinaries>,
     mut results: Vec<GateResult>,
     acceptances: &[Acceptance],
     out: &mut dyn Write,
@@ -113,6 +115,7 @@ pub fn report(
         candidate,
         stored: timing.is_none(),
         timing,
+        binaries,
         results,
         growth,
         strict: output.strict,

@@ -112,7 +112,7 @@ impl Judge<'_> {
             &mut self.progress,
         );
         let results = match measured {
-            Ok((results, _)) => results,
+            Ok((results, ..)) => results,
             Err(e) if not_built(&e) => {
                 return Ok(Visit {
                     commit,

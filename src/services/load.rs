@@ -115,17 +115,14 @@ pub fn no_workloads(config: &Config) -> String {
     )
 }
 
-/// `-v`: each cargo invocation, before cargo's own lines.
-fn show_command(command: &str, dir: &Path) {
-    eprintln!("Running `{command}` in {}", dir.display());
-}
-
 /// How a side is built: cargo's options and the side's name for the lines that announce it.
 #[derive(Debug, Clone, Copy)]
 pub struct Build<'a> {
     pub opts: BuildOptions<'a>,
     /// `the candidate (working tree)`, `the base revision abc1234`; `None` outside a comparison.
     pub side: Option<&'a str>,
+    /// `-v`: show what is built and where it is.
+    pub verbose: bool,
 }
 
 impl<'a> Build<'a> {
@@ -133,11 +130,24 @@ impl<'a> Build<'a> {
         Build {
             opts: BuildOptions {
                 quiet: global.quiet,
-                show_command: (global.verbose > 0).then_some(show_command as fn(&str, &Path)),
+                show_command: (global.verbose > 0)
+                    .then_some(super::verbose::cargo as fn(&str, &Path)),
                 target_dir,
                 remap_root: None,
             },
             side,
+            verbose: global.verbose > 0,
+        }
+    }
+
+    /// `-v`: where a built executable is.
+    pub fn show_built(&self, name: &str, exe: &Path) {
+        if self.verbose {
+            super::verbose::print(crate::vocab::Shown::Binary {
+                name,
+                side: self.side,
+                path: exe,
+            });
         }
     }
 
@@ -183,6 +193,7 @@ pub fn discover_criterion(
         let Some(exe) = exes.get(&(target.package_id.clone(), target.name.clone())) else {
             continue;
         };
+        build.show_built(&format!("bench target {}", target.name), exe);
         let ids = crate::measure::criterion::list_ids(exe, &target.package_dir)?;
         let qualified = seen.get(target.name.as_str()).copied().unwrap_or(0) > 1;
         out.extend(criterion_workloads(config, target, exe, &ids, qualified));
@@ -337,6 +348,9 @@ pub fn build_bins(
     let built = ws
         .build_bins(&needed, build.opts)
         .context("building the workspace binaries that perf.toml names with {bin:NAME}")?;
+    for (name, exe) in &built {
+        build.show_built(name, exe);
+    }
     for w in workloads {
         if let Some(l) = w.load_mut() {
             resolve_load_bins(&mut l.spec, &built);

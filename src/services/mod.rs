@@ -10,3 +10,4 @@ pub mod load;
 pub mod push;
 pub mod save;
 pub mod sides;
+pub mod verbose;

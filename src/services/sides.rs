@@ -8,17 +8,18 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use super::load::{Build, discover_criterion, override_threshold, resolve_load_bins, select};
+use super::verbose::show;
 use crate::cli::{GlobalOpts, PackageArgs};
 use crate::config::Config;
 use crate::discover::{Workload, resolve_bins};
 use crate::gate::{
     BenchGate, BenchPlan, ExplainPlan, GateResult, GateTiming, GateWorkload, LoadGate,
-    run_gate_with_benches,
+    SideBinaries, run_gate_with_benches,
 };
 use crate::measure::criterion::CriterionSettings;
 use crate::pipeline::Observer;
 use crate::store::{Record, Repo, parse_lines, short};
-use crate::vocab::Counts;
+use crate::vocab::{Counts, Shown};
 use crate::workspace::{Workspace, checkout_worktree, remove_legacy_worktree, repo_cache_dir};
 
 /// Where a side of the comparison comes from.
@@ -62,9 +63,10 @@ pub enum Explain {
     All,
 }
 
-/// Builds both sides' binaries and measures every workload, interleaved. `workloads` are the
-/// candidate's command workloads; its criterion benchmarks are discovered here, after its
-/// binaries are built, so that build output comes side by side in order.
+/// Builds both sides' binaries and measures every workload, interleaved; returns the results,
+/// where the time went and each side's executables. `workloads` are the candidate's command
+/// workloads; its criterion benchmarks are discovered here, after its binaries are built, so
+/// that build output comes side by side in order.
 #[allow(clippy::too_many_arguments)]
 pub fn measure_sides(
     global: &GlobalOpts,
@@ -75,7 +77,7 @@ pub fn measure_sides(
     sides: &Sides,
     selection: &Selection,
     observer: &mut dyn Observer,
-) -> Result<(Vec<GateResult>, GateTiming)> {
+) -> Result<(Vec<GateResult>, GateTiming, SideBinaries)> {
     let workdir = repo
         .workdir()
         .context("the repository has no working tree to build in")?;
@@ -129,7 +131,7 @@ pub fn measure_sides(
         if !global.quiet {
             eprintln!("note: {e}");
         }
-        return Ok((Vec::new(), GateTiming::default()));
+        return Ok((Vec::new(), GateTiming::default(), SideBinaries::default()));
     }
     override_threshold(&mut candidate_all, selection.threshold);
     let (new_benches, workloads): (Vec<Workload>, Vec<Workload>) = candidate_all
@@ -172,6 +174,15 @@ pub fn measure_sides(
         (base_bins, base_benches)
     };
     let build_ns = build_started.elapsed().as_nanos() as u64;
+    let paths = |bins: &BTreeMap<String, PathBuf>| {
+        bins.iter()
+            .map(|(name, exe)| (name.clone(), exe.to_string_lossy().into_owned()))
+            .collect()
+    };
+    let binaries = SideBinaries {
+        candidate: paths(&new_bins),
+        base: stored.is_none().then(|| paths(&base_bins)),
+    };
     debug_assert!(workloads.len() + loads.len() <= commands);
     let mut base_benches = base_benches;
     if let Some(filter) = &selection.filter {
@@ -186,12 +197,31 @@ pub fn measure_sides(
         });
     }
     override_threshold(&mut base_benches, selection.threshold);
+    let round = config.criterion.round_time;
+    let bench_settings = CriterionSettings {
+        warm_up_time: round / 2,
+        measurement_time: round,
+        sample_size: 10,
+        quick: true,
+    };
+    // Each round runs the benchmarks still undecided, saved under its own baseline name
+    // (`cargo-perf-round-<n>`, see `gate::criterion`): shown with N for the round.
+    let run_id = "cargo-perf-round-N";
+    super::verbose::benches(
+        global,
+        &new_benches,
+        &bench_settings,
+        run_id,
+        Some("candidate"),
+    );
+    super::verbose::benches(global, &base_benches, &bench_settings, run_id, Some("base"));
     let bench_gates = pair_benches(new_benches, base_benches);
 
     let gated: Vec<GateWorkload> = workloads
         .into_iter()
         .filter_map(|mut w| {
             let name = w.name.clone();
+            let cwd = w.cwd.clone();
             let c = w.command_mut()?;
             let base_argv: Option<Vec<String>> = c
                 .bins
@@ -206,11 +236,15 @@ pub fn measure_sides(
             for arg in c.argv.iter_mut().chain(c.env.iter_mut().map(|(_, v)| v)) {
                 *arg = resolve_bins(arg, &new_bins);
             }
-            if global.verbose > 0 {
-                eprintln!("{name} (candidate): {}", c.argv.join(" "));
-                if let Some(argv) = &base_argv {
-                    eprintln!("{name} (base): {}", argv.join(" "));
-                }
+            let shown = |side, argv| Shown::Command {
+                workload: &name,
+                side: Some(side),
+                argv,
+                cwd: &cwd,
+            };
+            show(global, shown("candidate", &c.argv));
+            if let (Some(argv), None) = (&base_argv, &stored) {
+                show(global, shown("base", argv));
             }
             let stored_base = stored
                 .as_ref()
@@ -231,6 +265,7 @@ pub fn measure_sides(
         .into_iter()
         .filter_map(|mut w| {
             let name = w.name.clone();
+            let cwd = w.cwd.clone();
             let l = w.load_mut()?;
             let base = l.bins.iter().all(|b| base_bins.contains_key(b)).then(|| {
                 let mut spec = l.spec.clone();
@@ -238,11 +273,9 @@ pub fn measure_sides(
                 spec
             });
             resolve_load_bins(&mut l.spec, &new_bins);
-            if global.verbose > 0 {
-                eprintln!("{name} (candidate): {}", l.spec.target.argv().join(" "));
-                if let Some(spec) = &base {
-                    eprintln!("{name} (base): {}", spec.target.argv().join(" "));
-                }
+            super::verbose::load(global, &name, Some("candidate"), &l.spec, &cwd);
+            if let Some(spec) = &base {
+                super::verbose::load(global, &name, Some("base"), spec, &cwd);
             }
             Some(LoadGate { workload: w, base })
         })
@@ -250,14 +283,8 @@ pub fn measure_sides(
     // The fake runner of the tests replaces the process runner only: what comes before (locks,
     // worktrees, builds, discovery) is the same as in a real check.
     let mut runner = super::load::runner(global)?;
-    let round = config.criterion.round_time;
     let plan = BenchPlan {
-        settings: CriterionSettings {
-            warm_up_time: round / 2,
-            measurement_time: round,
-            sample_size: 10,
-            quick: true,
-        },
+        settings: bench_settings,
         sampling: &config.sampling,
     };
     // Explanations run the real binaries. Scripted timings (`--fake-runner`) are explained
@@ -289,7 +316,7 @@ pub fn measure_sides(
         observer,
     )?;
     timing.build_ns = build_ns;
-    Ok((results, timing))
+    Ok((results, timing, binaries))
 }
 
 /// The base's counted instructions of every workload, from the newest stored record of `commit`
@@ -309,6 +336,13 @@ fn stored_counts(
     let setup = CountingSetup::current()?;
     match counts_in_records(ws, repo, config, &setup, commit, workloads)? {
         Ok(found) => {
+            show(
+                global,
+                Shown::NotBuilt {
+                    side: &format!("the base revision {}", short(commit)),
+                    why: &format!("its record {} counted the instructions", found.run_id),
+                },
+            );
             if !global.quiet {
                 eprintln!(
                     "Base {}: the instructions counted in its record {} ({}, {}); the base is \
@@ -518,11 +552,21 @@ pub fn side_workspace(
         .join("cargo-perf")
         .join(format!("{dir_name}-target"));
     let Side::Commit(commit) = side else {
+        let label = format!("the {name} (working tree)");
+        // git gives the working tree with a trailing `/`; shown as a path is written.
+        let dir: PathBuf = workdir.components().collect();
+        show(
+            global,
+            Shown::CheckedOut {
+                side: &label,
+                dir: &dir,
+            },
+        );
         return Ok(SideWorkspace {
             ws: ws.clone(),
             target,
             source_root: workdir.to_owned(),
-            label: format!("the {name} (working tree)"),
+            label,
             candidate: name == "candidate",
         });
     };
@@ -568,9 +612,13 @@ pub fn side_workspace(
         selection.packages.selection()
     };
     side_ws.select(&packages, true)?;
-    if global.verbose > 0 {
-        eprintln!("{label} is checked out in {}", worktree.display());
-    }
+    show(
+        global,
+        Shown::CheckedOut {
+            side: &label,
+            dir: &worktree,
+        },
+    );
     Ok(SideWorkspace {
         label,
         ws: side_ws,
@@ -610,10 +658,8 @@ pub fn build_side(
             message: format!("building {}", side.label),
         })
     })?;
-    if global.verbose > 0 {
-        for (name, exe) in &built {
-            eprintln!("{name} of {}: {}", side.label, exe.display());
-        }
+    for (name, exe) in &built {
+        build.show_built(name, exe);
     }
     Ok(built)
 }

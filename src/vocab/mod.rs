@@ -1,6 +1,7 @@
 //! The shared vocabulary: samples and failures, throughput, size classes, metrics and statuses,
-//! durations and sizes and their formatting, accepted changes. The bottom of the crate: it imports nothing of the
-//! crate but errors, and every other module may use it.
+//! durations and sizes and their formatting, accepted changes, the lines `-v` prints. The
+//! bottom of the crate: it imports nothing of the crate but errors, and every other module may
+//! use it.
 
 mod accepted;
 mod counts;
@@ -12,6 +13,7 @@ pub mod marks;
 mod order;
 mod sample;
 pub mod service_metrics;
+mod shown;
 mod throughput;
 pub mod units;
 
@@ -27,4 +29,5 @@ pub use kinds::{Class, Metric, Status};
 pub use machine::check_machine_key;
 pub use order::{CRITERION_PREFIX, Place, WorkloadOrder};
 pub use sample::{Failure, Sample};
+pub use shown::{Shown, command_line};
 pub use throughput::{Throughput, ThroughputUnit};

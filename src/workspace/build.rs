@@ -207,16 +207,9 @@ fn remap_config(opts: BuildOptions) -> Option<String> {
 
 /// A command line as a person would type it.
 fn shown(cmd: &Command) -> String {
-    std::iter::once(cmd.get_program())
+    let args: Vec<std::borrow::Cow<str>> = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
-        .map(|a| {
-            let a = a.to_string_lossy();
-            if a.contains([' ', '\'', '"']) {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            } else {
-                a.into_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .map(|a| a.to_string_lossy())
+        .collect();
+    crate::vocab::command_line(args.iter().map(|a| a.as_ref()))
 }

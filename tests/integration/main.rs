@@ -28,3 +28,4 @@ mod sides;
 mod simulation;
 mod store;
 mod textkit;
+mod verbose;

@@ -114,7 +114,7 @@ fn run_builds_only_the_selected_members_binaries_by_package_id() {
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     let build = err
         .lines()
-        .find(|l| l.starts_with("Running `") && l.contains(" build --release"))
+        .find(|l| l.starts_with("cargo: ") && l.contains(" build --release"))
         .unwrap_or_else(|| panic!("-v shows the cargo invocation: {err}"));
     // The package is named by its id (path+file://...#alpha@0.1.0 or ...alpha#0.1.0).
     assert!(

@@ -149,7 +149,7 @@ fn a_candidate_that_becomes_a_workspace_is_gated_and_each_side_reads_its_own_env
     let cache = crate::common::perf_cache_dir();
     let checked_out = err
         .lines()
-        .find(|l| l.contains("is checked out in"))
+        .find(|l| l.starts_with("the base revision ") && l.contains(" is checked out in "))
         .unwrap_or_else(|| panic!("-v names the worktree: {err}"));
     assert!(
         checked_out.contains(&cache.to_string_lossy().into_owned()),
