@@ -131,7 +131,8 @@ pub fn compare(global: &GlobalOpts, args: CompareArgs, out: &mut dyn Write) -> R
             loads.iter().copied().collect::<Vec<_>>().join(", ")
         );
     }
-    let mut results = stored_results(&base, &new, filter, &threshold);
+    let order = crate::services::load::workload_order(&ws, manifest.as_ref());
+    let mut results = stored_results(&base, &new, filter, &threshold, &order);
     results.retain(|r| !loads.contains(r.candidate.workload.name.as_str()));
     if results.is_empty() && !loads.is_empty() {
         bail!(
@@ -285,6 +286,7 @@ fn stored_results(
     new: &Record,
     filter: &str,
     threshold: &dyn Fn(&str) -> f64,
+    order: &crate::vocab::WorkloadOrder,
 ) -> Vec<GateResult> {
     let mut out = Vec::new();
     let find = |r: &Record, name: &str| r.workloads.iter().find(|w| w.name == name).cloned();
@@ -295,6 +297,8 @@ fn stored_results(
         .map(|w| w.name.as_str())
         .filter(|n| n.contains(filter))
         .collect();
+    let mut names: Vec<&str> = names.into_iter().collect();
+    order.sort(&mut names, |n| n);
     for name in names {
         let (b, n) = (find(base, name), find(new, name));
         let (shown, verdict) = match (&b, &n) {

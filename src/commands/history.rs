@@ -68,21 +68,21 @@ pub fn history(global: &GlobalOpts, args: HistoryArgs, out: &mut dyn Write) -> R
     for (commit, subject, found) in &shown {
         // Newest record first (records of a note come in the order they were added), each
         // with its workloads in the one order of every output.
-        let mut at: Vec<(usize, crate::vocab::Place<'_>)> = found
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| keep(&p.machine))
-            .map(|(i, p)| (i, ranks.of(&p.workload)))
-            .collect();
-        at.sort_by(|&(a, ra), &(b, rb)| {
-            let (pa, pb) = (&found[a], &found[b]);
-            (pb.time.as_ref(), pb.run_id.as_ref(), ra).cmp(&(
-                pa.time.as_ref(),
-                pa.run_id.as_ref(),
-                rb,
-            ))
+        // A record's place among the note's records: the how-manieth point of its workload
+        // (records are appended, so later lines are later records; records made in the same
+        // second have the same time).
+        let mut at: Vec<(usize, u32, crate::vocab::Place<'_>)> = Vec::with_capacity(found.len());
+        for (i, p) in found.iter().enumerate() {
+            if keep(&p.machine) {
+                let (place, nth) = ranks.of(&p.workload);
+                at.push((i, nth, place));
+            }
+        }
+        ranks.next_commit();
+        at.sort_by(|&(a, na, ra), &(b, nb, rb)| {
+            (found[b].time.as_ref(), nb, ra).cmp(&(found[a].time.as_ref(), na, rb))
         });
-        points.extend(at.into_iter().map(|(i, _)| HistoryPoint {
+        points.extend(at.into_iter().map(|(i, ..)| HistoryPoint {
             commit,
             subject,
             point: &found[i],
@@ -337,8 +337,9 @@ fn set_changes(points: &mut [HistoryPoint<'_>]) {
 struct Ranks<'a> {
     order: crate::vocab::WorkloadOrder,
     ids: Ids<'a>,
-    /// Per id of `ids`, its place.
-    places: Vec<crate::vocab::Place<'a>>,
+    /// Per id of `ids`, its place, and how many of its points the current commit had so far.
+    places: Vec<(crate::vocab::Place<'a>, u32)>,
+    touched: Vec<usize>,
 }
 
 impl<'a> Ranks<'a> {
@@ -347,15 +348,28 @@ impl<'a> Ranks<'a> {
             order,
             ids: Ids::default(),
             places: Vec::new(),
+            touched: Vec::new(),
         }
     }
 
-    fn of(&mut self, name: &'a crate::store::Shared) -> crate::vocab::Place<'a> {
+    /// The place of a point's workload, and how many points of it came before in its commit.
+    fn of(&mut self, name: &'a crate::store::Shared) -> (crate::vocab::Place<'a>, u32) {
         let id = self.ids.of(name) as usize;
         if id >= self.places.len() {
-            self.places.push(self.order.place(name));
+            self.places.push((self.order.place(name), 0));
         }
-        self.places[id]
+        let (place, seen) = &mut self.places[id];
+        if *seen == 0 {
+            self.touched.push(id);
+        }
+        *seen += 1;
+        (*place, *seen - 1)
+    }
+
+    fn next_commit(&mut self) {
+        for id in self.touched.drain(..) {
+            self.places[id].1 = 0;
+        }
     }
 }
 

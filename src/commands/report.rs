@@ -212,6 +212,7 @@ pub fn report(global: &GlobalOpts, args: ReportArgs, out: &mut dyn Write) -> Res
         threshold: &threshold,
         loads,
         accepted,
+        order: crate::services::load::workload_order(&ws, config.as_ref()),
     });
     let text = render(&report, format, args.templates.as_deref()).map_err(anyhow::Error::msg)?;
     match &args.output {

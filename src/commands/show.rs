@@ -61,6 +61,7 @@ pub fn show(global: &GlobalOpts, args: ShowArgs, out: &mut dyn Write) -> Result<
             // One set per machine: the records of a CI matrix's shards (or of recording again)
             // together, each workload from the newest record that has it.
             MessageFormat::Human => {
+                let order = crate::services::load::workload_order(&ws, manifest.as_ref());
                 let mut machines: Vec<&str> = Vec::new();
                 for r in &records {
                     if !machines.contains(&r.machine.key.as_str()) {
@@ -73,7 +74,8 @@ pub fn show(global: &GlobalOpts, args: ShowArgs, out: &mut dyn Write) -> Result<
                         .filter(|r| r.machine.key == key)
                         .cloned()
                         .collect();
-                    if let Some(set) = crate::store::merge_set(&mine) {
+                    if let Some(mut set) = crate::store::merge_set(&mine) {
+                        order.sort(&mut set.workloads, |w| &w.name);
                         output.record(&set, &subject, out)?;
                     }
                 }

@@ -2,7 +2,7 @@
 //! summary and budget logic can be tested exactly. Selected by the hidden `--fake-runner FILE`.
 //!
 //! The file is JSON: `{"workload name": [{"wall_ms": 12.5, "cpu_ms": 10, "rss_mib": 3,
-//! "exit": 0}, ...]}`. Each run takes the next entry, cycling; `exit` may also be `"timeout"`
+//! "floor_mib": 0, "exit": 0}, ...]}`. Each run takes the next entry, cycling; `exit` may also be `"timeout"`
 //! or `"signal:9"`. Fields left out are 0 (`exit` 0). The sampler counts measured time as the sum of
 //! the samples' wall times, so time caps behave as with real processes.
 //!
@@ -27,6 +27,9 @@ struct FakeRun {
     cpu_ms: f64,
     #[serde(default)]
     rss_mib: f64,
+    /// The floor of the measuring process's peak RSS (see `RunResult::rss_floor_bytes`).
+    #[serde(default)]
+    floor_mib: f64,
     #[serde(default)]
     exit: Option<serde_json::Value>,
 }
@@ -111,7 +114,7 @@ impl Runner for FakeRunner {
             } else {
                 "fake failure".into()
             },
-            rss_floor_bytes: 0,
+            rss_floor_bytes: (run.floor_mib * 1024.0 * 1024.0) as u64,
         })
     }
 }

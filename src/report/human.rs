@@ -10,6 +10,7 @@ use crate::discover::{Kind, Workload};
 use crate::pipeline::WorkloadResult;
 use crate::stats::Breach;
 use crate::vocab::Status;
+use crate::vocab::marks::{BudgetMark, PeakRss};
 use crate::vocab::units::{format_bytes, format_count, format_duration, format_ns};
 
 /// Terminal tables, then details of anything that failed or broke a limit.
@@ -129,13 +130,11 @@ fn run_table(results: &[WorkloadResult], out: &mut dyn Write) -> io::Result<()> 
                 ns(w.map(|s| s.p95)),
                 ns(w.map(|s| s.p99)),
                 ns(r.cpu_ns.as_ref().map(|s| s.median)),
-                r.max_rss_bytes.map_or("-".into(), |b| {
-                    if b <= r.rss_floor_bytes {
-                        format!("≤ {}", format_bytes(b))
-                    } else {
-                        format_bytes(b)
-                    }
-                }),
+                PeakRss {
+                    bytes: r.max_rss_bytes,
+                    floor_bytes: r.rss_floor_bytes,
+                }
+                .to_string(),
                 budget_cell(r),
             ];
             if with_throughput {
@@ -246,33 +245,17 @@ fn t(text: &str) -> String {
     super::escape::terminal(text).into_owned()
 }
 
-/// A share of a budget in percent, with more digits when it is small.
-fn format_share(share: f64) -> String {
-    let pct = share * 100.0;
-    if pct >= 10.0 {
-        format!("{pct:.0}")
-    } else if pct >= 0.1 {
-        format!("{pct:.1}")
-    } else {
-        format!("{pct:.2}")
-    }
-}
-
 fn budget_cell(r: &WorkloadResult) -> String {
-    match r.status() {
-        Status::Failed => "FAILED".into(),
-        Status::OverBudget => "OVER".into(),
-        Status::Passed => match (r.workload.command(), r.budget.budget_used) {
-            // Criterion benchmarks have no duration budget.
-            (None, _) => "-".into(),
-            (Some(c), Some(used)) => format!(
-                "ok ({}% of {})",
-                format_share(used),
-                format_duration(c.budget)
-            ),
-            (Some(_), None) => "ok".into(),
-        },
+    BudgetMark {
+        status: r.status(),
+        // Criterion benchmarks have no duration budget.
+        budget_ns: r
+            .workload
+            .command()
+            .map_or(0, |c| c.budget.as_nanos() as u64),
+        p95_ns: r.wall_ns.as_ref().map(|w| w.p95),
     }
+    .to_string()
 }
 
 fn details(r: &WorkloadResult, out: &mut dyn Write) -> io::Result<()> {

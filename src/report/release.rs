@@ -189,6 +189,9 @@ pub struct WorkloadReport {
     pub threshold: f64,
     /// `ok`, `over`, `failed`, or `none` (no duration budget).
     pub budget_status: &'static str,
+    /// The budget and failure mark every command shows: `ok (27% of 15ms)`, `OVER (130% of
+    /// 15ms)`, `FAILED`, `-` (no budget).
+    pub budget: String,
     pub budget_ns: Option<u64>,
     /// The share of the budget the last p95 leaves unused (0.25 = a quarter left).
     pub headroom: Option<f64>,
@@ -224,6 +227,9 @@ pub struct Level {
     pub p99_ns: Option<f64>,
     pub cpu_median_ns: Option<f64>,
     pub max_rss_bytes: Option<u64>,
+    /// The peak RSS as every command shows it: `≤ 5.9 MiB` when at or below the floor of the
+    /// process that measured it, `-` when unknown.
+    pub peak_rss: String,
     pub status: Status,
     /// Load workloads: requests per second that completed (the median is the p50 latency).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -317,6 +323,8 @@ pub struct Input<'a> {
     pub loads: BTreeMap<String, (usize, LoadReport)>,
     /// The acceptances of commits on the path, each with the index of its commit.
     pub accepted: Vec<(usize, Acceptance)>,
+    /// The order of the workloads (perf.toml's).
+    pub order: crate::vocab::WorkloadOrder,
 }
 
 /// Builds the report. Pure: the same input gives the same report.
@@ -337,8 +345,11 @@ pub fn build(input: Input) -> Report {
     }
     let recorded = recorded.iter().filter(|r| **r).count();
     let mut by_workload: Vec<(&str, Vec<(usize, &Point)>)> = by_workload.into_iter().collect();
-    by_workload.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // In the one order of every output, as `list`, `run`, `show` and `history` give them.
+    by_workload.sort_unstable_by(|a, b| input.order.compare(a.0, b.0));
     let names: Vec<String> = by_workload.iter().map(|(n, _)| n.to_string()).collect();
+    // Per series, its newest point, failed or not: the budget and failure marks are of it.
+    let mut latest: Vec<Option<&Point>> = Vec::with_capacity(names.len());
     let series: Vec<Vec<(usize, &Point)>> = by_workload
         .into_iter()
         .map(|(_, mut s)| {
@@ -351,6 +362,7 @@ pub fn build(input: Input) -> Report {
                     _ => kept.push((i, p)),
                 }
             }
+            latest.push(kept.last().map(|(_, p)| *p));
             kept.retain(|(_, p)| p.median_ns.is_some());
             kept
         })
@@ -388,19 +400,35 @@ pub fn build(input: Input) -> Report {
         .zip(found)
         .zip(thresholds)
         .zip(accepted_at)
-        .map(|((((name, s), changes), threshold), accepted_at)| {
-            (name, s, changes, threshold, accepted_at)
-        })
+        .zip(latest)
+        .map(
+            |(((((name, s), changes), threshold), accepted_at), latest)| {
+                (name, s, changes, threshold, accepted_at, latest)
+            },
+        )
         .collect();
     let path = PathContext {
         commits: &input.commits,
         commit_url: input.commit_url.as_deref(),
         loads: &input.loads,
     };
-    let made =
-        crate::parallel::map_parallel(&items, |(name, s, changes, threshold, accepted_at)| {
-            workload_report(&path, name.clone(), s, changes, *threshold, accepted_at)
-        });
+    let made = crate::parallel::map_parallel(
+        &items,
+        |(name, s, changes, threshold, accepted_at, latest)| {
+            let series = Series {
+                points: s,
+                latest: *latest,
+            };
+            workload_report(
+                &path,
+                name.clone(),
+                series,
+                changes,
+                *threshold,
+                accepted_at,
+            )
+        },
+    );
     let mut workloads = Vec::new();
     let mut counts = Counts::default();
     for (w, any_accepted) in made.into_iter().flatten() {
@@ -472,6 +500,12 @@ pub fn build(input: Input) -> Report {
     }
 }
 
+/// A workload's points with a median, by commit, and its newest point (failed or not).
+struct Series<'s, 'p> {
+    points: &'s [(usize, &'p Point)],
+    latest: Option<&'p Point>,
+}
+
 /// What every workload's part of the report draws on.
 struct PathContext<'a> {
     commits: &'a [CommitInfo],
@@ -484,7 +518,7 @@ struct PathContext<'a> {
 fn workload_report(
     path: &PathContext,
     name: String,
-    s: &[(usize, &Point)],
+    series: Series,
     changes: &[crate::stats::changepoint::ChangePoint],
     threshold: f64,
     accepted_at: &[(usize, &Acceptance)],
@@ -494,9 +528,12 @@ fn workload_report(
         commit_url,
         loads,
     } = *path;
+    let s = series.points;
     let (Some((_, first)), Some((_, last))) = (s.first(), s.last()) else {
         return None;
     };
+    // The budget and failure marks are of the newest point, which may have failed.
+    let newest = series.latest.unwrap_or(last);
     let level = |i: usize, p: &Point| Level {
         commit: commits[i].short.clone(),
         median_ns: p.median_ns,
@@ -505,6 +542,11 @@ fn workload_report(
         p99_ns: p.p99_ns,
         cpu_median_ns: p.cpu_median_ns,
         max_rss_bytes: p.max_rss_bytes,
+        peak_rss: crate::vocab::marks::PeakRss {
+            bytes: p.max_rss_bytes,
+            floor_bytes: p.rss_floor_bytes,
+        }
+        .to_string(),
         status: p.status,
         rps: p.rps,
     };
@@ -532,14 +574,20 @@ fn workload_report(
     } else {
         "improved"
     };
-    let budget_ns = (last.budget_ns > 0).then_some(last.budget_ns);
-    let budget_status = match (last.status, budget_ns) {
+    let budget_ns = (newest.budget_ns > 0).then_some(newest.budget_ns);
+    let budget = crate::vocab::marks::BudgetMark {
+        status: newest.status,
+        budget_ns: newest.budget_ns,
+        p95_ns: newest.p95_ns,
+    }
+    .to_string();
+    let budget_status = match (newest.status, budget_ns) {
         (Status::Failed, _) => "failed",
         (Status::OverBudget, _) => "over",
         (_, None) => "none",
         (_, Some(_)) => "ok",
     };
-    let headroom = match (budget_ns, last.p95_ns) {
+    let headroom = match (budget_ns, newest.p95_ns) {
         (Some(b), Some(p95)) => Some(1.0 - p95 / b as f64),
         _ => None,
     };
@@ -606,6 +654,7 @@ fn workload_report(
             verdict,
             threshold,
             budget_status,
+            budget,
             budget_ns,
             headroom,
             change_points,
@@ -804,6 +853,7 @@ mod tests {
             threshold: &threshold,
             loads: BTreeMap::new(),
             accepted: vec![(15, acceptance)],
+            order: Default::default(),
         });
         let parse = &report.workloads[0];
         assert_eq!(parse.name, "parse");
@@ -861,6 +911,7 @@ mod tests {
             threshold: &threshold,
             loads: BTreeMap::new(),
             accepted: vec![],
+            order: Default::default(),
         });
         let (parse, render_) = (&report.workloads[0], &report.workloads[1]);
         assert_eq!((parse.verdict, parse.change), ("unchanged", Some(0.0)));
@@ -909,6 +960,7 @@ mod tests {
             threshold: &threshold,
             loads: BTreeMap::new(),
             accepted: vec![],
+            order: Default::default(),
         })
     }
 
@@ -1076,6 +1128,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             accepted: vec![],
+            order: Default::default(),
         });
         for format in [Format::Html, Format::Markdown] {
             let text = render(&built, format, None).unwrap();

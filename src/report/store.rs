@@ -9,7 +9,8 @@ use tabled::settings::{Alignment, Style};
 
 use super::JSON_SCHEMA_VERSION;
 use crate::store::{Point, Record, short};
-use crate::vocab::units::{Bytes, Ns, Signed, format_bytes, format_ns};
+use crate::vocab::marks::{BudgetMark, PeakRss};
+use crate::vocab::units::{Ns, Signed, format_bytes, format_ns};
 use crate::vocab::{Status, Throughput};
 
 /// One workload at one commit, for `history`. It borrows: 500,000 of them (50 workloads over
@@ -37,14 +38,6 @@ fn throughput(t: Option<&Throughput>, median_ns: Option<f64>, rps: Option<f64>) 
         (Some(t), Some(m), _) => t.format(m),
         (_, _, Some(rps)) => format!("{rps:.1} req/s"),
         _ => "-".into(),
-    }
-}
-
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Passed => "passed",
-        Status::OverBudget => "OVER",
-        Status::Failed => "FAILED",
     }
 }
 
@@ -92,18 +85,24 @@ fn history_table(
                 None => cells.push("-"),
             }
         }
-        match x.max_rss_bytes {
-            Some(b) => cells.push_fmt(format_args!("{}", Bytes(b))),
-            None => cells.push("-"),
-        }
+        cells.push_fmt(format_args!(
+            "{}",
+            PeakRss {
+                bytes: x.max_rss_bytes,
+                floor_bytes: x.rss_floor_bytes,
+            }
+        ));
         match (p.change, x.status, &p.accepted) {
-            (_, Status::Failed, _) => cells.push("failed"),
+            (_, Status::Failed, _) => cells.push("FAILED"),
             (Some(c), _, Some(_)) => {
                 cells.push_fmt(format_args!("{}% accepted", Signed(c * 100.0, 1)))
             }
             (None, _, Some(_)) => cells.push("accepted"),
             (Some(c), _, None) => cells.push_fmt(format_args!("{}%", Signed(c * 100.0, 1))),
             (None, _, None) => cells.push("-"),
+        }
+        if x.status == Status::OverBudget {
+            cells.append(" OVER");
         }
         if with_throughput {
             cells.push(&throughput(x.throughput.as_ref(), x.median_ns, x.rps));
@@ -133,6 +132,8 @@ struct PointJson<'a> {
     p95_ns: Option<f64>,
     cpu_median_ns: Option<f64>,
     max_rss_bytes: Option<u64>,
+    /// A peak at or below this is only an upper bound (`≤` in the table); 0: none.
+    rss_floor_bytes: u64,
     change: Option<f64>,
     /// Why the commit's change of this workload is intended, when it was accepted.
     accepted: Option<&'a str>,
@@ -188,6 +189,7 @@ fn history_json(points: &[HistoryPoint<'_>], out: &mut dyn Write) -> io::Result<
                 throughput: ThroughputJson::new(x.throughput.as_ref(), x.median_ns),
                 requests_per_second: x.rps,
                 max_rss_bytes: x.max_rss_bytes,
+                rss_floor_bytes: x.rss_floor_bytes,
                 change: p.change,
                 accepted: p.accepted.as_deref(),
             };
@@ -212,7 +214,7 @@ fn record_text(r: &Record, subject: &str) -> String {
         .any(|w| w.summary.throughput.is_some() || w.summary.rps.is_some());
     let with_counts = r.workloads.iter().any(|w| w.counts.is_some());
     let mut header = vec![
-        "workload", "status", "n", "p50", "p90", "p95", "p99", "CPU", "peak RSS",
+        "workload", "n", "p50", "p90", "p95", "p99", "CPU", "peak RSS", "budget",
     ];
     if with_throughput {
         header.push("throughput");
@@ -226,17 +228,23 @@ fn record_text(r: &Record, subject: &str) -> String {
         let wall = s.wall_ns.as_ref();
         let mut row = vec![
             t(&w.name),
-            match &w.failure {
-                Some(f) => t(&format!("FAILED: {f}")),
-                None => status_word(w.status).into(),
-            },
             s.n.to_string(),
             ns(wall.map(|w| w.median)),
             ns(wall.map(|w| w.p90)),
             ns(wall.map(|w| w.p95)),
             ns(wall.map(|w| w.p99)),
             ns(s.cpu_ns.as_ref().map(|c| c.median)),
-            s.max_rss_bytes.map_or("-".into(), format_bytes),
+            PeakRss {
+                bytes: s.max_rss_bytes,
+                floor_bytes: s.rss_floor_bytes,
+            }
+            .to_string(),
+            BudgetMark {
+                status: w.status,
+                budget_ns: w.budget_ns,
+                p95_ns: wall.map(|w| w.p95),
+            }
+            .to_string(),
         ];
         if with_throughput {
             row.push(throughput(
@@ -255,7 +263,19 @@ fn record_text(r: &Record, subject: &str) -> String {
     let mut table = b.build();
     table
         .with(Style::sharp())
-        .modify(Columns::new(2..9), Alignment::right());
+        .modify(Columns::new(1..9), Alignment::right());
+    // Why each failed workload failed, below the table as `run` gives it.
+    let failures: String = r
+        .workloads
+        .iter()
+        .filter_map(|w| {
+            Some(format!(
+                "\n{} failed: {}",
+                t(&w.name),
+                t(w.failure.as_ref()?)
+            ))
+        })
+        .collect();
     let mut loads = Vec::new();
     for w in &r.workloads {
         if let Some(l) = &w.load {
@@ -272,7 +292,7 @@ fn record_text(r: &Record, subject: &str) -> String {
     };
     // Everything but the figures comes from a note that may have been fetched from anywhere.
     format!(
-        "record {} of commit {} {}{}\n  measured {} by cargo-perf {} with {}\n  machine {}: {}, {}, {}, {}\n{}{table}{}",
+        "record {} of commit {} {}{}\n  measured {} by cargo-perf {} with {}\n  machine {}: {}, {}, {}, {}\n{}{table}{failures}{}",
         t(&r.run_id),
         t(short(&r.commit)),
         t(subject),

@@ -105,7 +105,13 @@ mod tests {
         assert_eq!(rss(Some(6 << 20), 6 << 20), "≤ 6.0 MiB");
         assert_eq!(rss(Some(5 << 20), 6 << 20), "≤ 5.0 MiB");
         assert_eq!(rss(Some((6 << 20) + 1), 6 << 20), "6.0 MiB");
-        assert!(!PeakRss { bytes: Some(1), floor_bytes: 0 }.at_floor());
+        assert!(
+            !PeakRss {
+                bytes: Some(1),
+                floor_bytes: 0
+            }
+            .at_floor()
+        );
     }
 
     #[test]
@@ -120,8 +126,14 @@ mod tests {
         };
         let ms15 = 15_000_000;
         assert_eq!(mark(Status::Passed, ms15, Some(4.05e6)), "ok (27% of 15ms)");
-        assert_eq!(mark(Status::Passed, ms15, Some(0.63e6)), "ok (4.2% of 15ms)");
-        assert_eq!(mark(Status::Passed, ms15, Some(7_500.0)), "ok (0.05% of 15ms)");
+        assert_eq!(
+            mark(Status::Passed, ms15, Some(0.63e6)),
+            "ok (4.2% of 15ms)"
+        );
+        assert_eq!(
+            mark(Status::Passed, ms15, Some(7_500.0)),
+            "ok (0.05% of 15ms)"
+        );
         assert_eq!(
             mark(Status::OverBudget, ms15, Some(19.5e6)),
             "OVER (130% of 15ms)"

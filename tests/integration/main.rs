@@ -10,6 +10,7 @@ mod common;
 mod criterion;
 mod example;
 mod explain;
+mod face;
 mod gate;
 mod git;
 mod hostile;

@@ -368,7 +368,7 @@ fn a_damaged_history_index_is_rebuilt() {
             .success(),
     );
     assert_eq!(json_lines(&before).len(), 4);
-    let index = p.path().join(".git/cargo-perf/index-v4");
+    let index = p.path().join(".git/cargo-perf/index-v5");
     let mut damaged = 0;
     for entry in std::fs::read_dir(&index).unwrap() {
         let path = entry.unwrap().path();
@@ -398,7 +398,7 @@ fn a_damaged_history_index_is_rebuilt() {
 
 /// The rows of the history index's workload files, by content key.
 fn index_rows(p: &Project) -> Vec<String> {
-    let index = p.path().join(".git/cargo-perf/index-v4");
+    let index = p.path().join(".git/cargo-perf/index-v5");
     let mut keys = Vec::new();
     for entry in std::fs::read_dir(&index).unwrap() {
         let path = entry.unwrap().path();
