@@ -29,6 +29,9 @@ pub const HTML_TEMPLATE: (&str, &str) = (
 /// The verdict of a workload with one point on the path: there is nothing to compare it with.
 pub const SINGLE_POINT: &str = "single-point";
 
+/// The verdict of a workload that failed at every recorded commit on the path: no figure.
+pub const NEVER_MEASURED: &str = "failed";
+
 /// A commit on the path.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommitInfo {
@@ -349,7 +352,7 @@ pub fn build(input: Input) -> Report {
     by_workload.sort_unstable_by(|a, b| input.order.compare(a.0, b.0));
     let names: Vec<String> = by_workload.iter().map(|(n, _)| n.to_string()).collect();
     // Per series, its newest point, failed or not: the budget and failure marks are of it.
-    let mut latest: Vec<Option<&Point>> = Vec::with_capacity(names.len());
+    let mut latest: Vec<Option<(usize, &Point)>> = Vec::with_capacity(names.len());
     let series: Vec<Vec<(usize, &Point)>> = by_workload
         .into_iter()
         .map(|(_, mut s)| {
@@ -362,7 +365,7 @@ pub fn build(input: Input) -> Report {
                     _ => kept.push((i, p)),
                 }
             }
-            latest.push(kept.last().map(|(_, p)| *p));
+            latest.push(kept.last().copied());
             kept.retain(|(_, p)| p.median_ns.is_some());
             kept
         })
@@ -439,6 +442,8 @@ pub fn build(input: Input) -> Report {
             "regressed" => counts.regressed += 1,
             "improved" => counts.improved += 1,
             SINGLE_POINT => counts.single_point += 1,
+            // Counted by its budget status below.
+            NEVER_MEASURED => {}
             _ => counts.unchanged += 1,
         }
         match w.budget_status {
@@ -503,7 +508,7 @@ pub fn build(input: Input) -> Report {
 /// A workload's points with a median, by commit, and its newest point (failed or not).
 struct Series<'s, 'p> {
     points: &'s [(usize, &'p Point)],
-    latest: Option<&'p Point>,
+    latest: Option<(usize, &'p Point)>,
 }
 
 /// What every workload's part of the report draws on.
@@ -529,11 +534,14 @@ fn workload_report(
         loads,
     } = *path;
     let s = series.points;
-    let (Some((_, first)), Some((_, last))) = (s.first(), s.last()) else {
-        return None;
+    // A workload that failed at every recorded commit has no figure, but is listed: failed.
+    let ((first_at, first), (last_at, last)) = match (s.first(), s.last(), series.latest) {
+        (Some(f), Some(l), _) => (*f, *l),
+        (_, _, Some(newest)) => (newest, newest),
+        _ => return None,
     };
     // The budget and failure marks are of the newest point, which may have failed.
-    let newest = series.latest.unwrap_or(last);
+    let newest = series.latest.map_or(last, |(_, p)| p);
     let level = |i: usize, p: &Point| Level {
         commit: commits[i].short.clone(),
         median_ns: p.median_ns,
@@ -550,8 +558,8 @@ fn workload_report(
         status: p.status,
         rps: p.rps,
     };
-    let first_level = level(s[0].0, first);
-    let last_level = level(s[s.len() - 1].0, last);
+    let first_level = level(first_at, first);
+    let last_level = level(last_at, last);
     // One point (a single recorded commit) compares nothing: no change, no verdict.
     let single = s.iter().filter(|(_, p)| p.median_ns.is_some()).count() < 2;
     let change = match (first.median_ns, last.median_ns) {
@@ -565,7 +573,9 @@ fn workload_report(
         .map(|c| 1.0 + c.step)
         .product::<f64>()
         - 1.0;
-    let verdict = if single {
+    let verdict = if s.is_empty() {
+        NEVER_MEASURED
+    } else if single {
         SINGLE_POINT
     } else if changes.iter().all(|c| c.accepted) || net.abs() < threshold {
         "unchanged"

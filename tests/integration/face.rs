@@ -127,7 +127,14 @@ fn every_command_lists_workloads_in_declaration_order_with_the_same_marks() {
         );
     }
     assert!(row(&history, "slow").contains("OVER"), "{history}");
-    // The report lists workloads that have medians; the marks are the same.
+    // The report lists every workload, the one that failed at every commit as failed.
+    assert_eq!(order_in(&report), ORDER, "{report}");
+    assert!(
+        row(&report, "broken").starts_with("| broken | failed |")
+            && row(&report, "broken").contains("| FAILED |"),
+        "{report}"
+    );
+    assert!(report.contains("| 4 | 0 | 0 | 3 | 0 | 1 | 1 |"), "{report}");
     let w49 = row(&report, "w49");
     assert!(
         w49.contains("≤ 3.0 MiB") && w49.contains("ok (27% of 10ms)"),
@@ -137,8 +144,6 @@ fn every_command_lists_workloads_in_declaration_order_with_the_same_marks() {
         row(&report, "slow").contains("OVER (130% of 10ms)"),
         "{report}"
     );
-    let at = |w: &str| report.find(row(&report, w)).unwrap();
-    assert!(at("w48") < at("w49") && at("w49") < at("slow"), "{report}");
     // compare of two stored records: the same order, not the alphabet's.
     let at = |w: &str| {
         compare
