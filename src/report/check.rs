@@ -192,24 +192,38 @@ pub fn median_cells(r: &GateResult) -> (String, String) {
     }
 }
 
+/// The candidate's budget and failure mark, as every command shows it (`ok (27% of 15ms)`,
+/// `OVER (130% of 15ms)`, `FAILED`), with the per-workload thresholds it broke after it
+/// (`OVER (p95, max_rss)` when within the class budget).
 pub fn budget_cell(r: &GateResult) -> String {
-    if r.candidate.budget.is_over() {
-        let limits: Vec<&str> = r
-            .candidate
-            .budget
-            .breaches
-            .iter()
-            .map(|b| b.limit)
-            .collect();
-        format!("OVER ({})", limits.join(", "))
-    } else if r.candidate.samples.is_empty()
-        || r.candidate.workload.criterion().is_some()
-        || r.candidate.workload.load().is_some()
-    {
-        // Criterion benchmarks have no duration budget.
-        "-".into()
-    } else {
-        "ok".into()
+    let c = &r.candidate;
+    if c.workload.criterion().is_some() || c.workload.load().is_some() {
+        // Criterion benchmarks have no duration budget; load workloads have their own marks.
+        return if c.failure.is_some() { "FAILED" } else { "-" }.into();
+    }
+    if c.failure.is_none() && c.samples.is_empty() {
+        return "-".into();
+    }
+    let mark = crate::vocab::marks::BudgetMark {
+        status: c.status(),
+        budget_ns: c
+            .workload
+            .command()
+            .map_or(0, |w| w.budget.as_nanos() as u64),
+        p95_ns: c.wall_ns.as_ref().map(|w| w.p95),
+    };
+    let others: Vec<&str> = c
+        .budget
+        .breaches
+        .iter()
+        .map(|b| b.limit)
+        .filter(|l| *l != "budget" && *l != "timeout")
+        .collect();
+    let over_budget = c.budget.breaches.iter().any(|b| b.limit == "budget");
+    match (c.failure.is_some(), over_budget, others.is_empty()) {
+        (true, ..) | (false, _, true) => mark.to_string(),
+        (false, true, false) => format!("{mark}; {}", others.join(", ")),
+        (false, false, false) => format!("OVER ({})", others.join(", ")),
     }
 }
 

@@ -99,9 +99,10 @@ fn history_table(
             }
             (None, _, Some(_)) => cells.push("accepted"),
             (Some(c), _, None) => cells.push_fmt(format_args!("{}%", Signed(c * 100.0, 1))),
+            (None, Status::OverBudget, None) => cells.push("OVER"),
             (None, _, None) => cells.push("-"),
         }
-        if x.status == Status::OverBudget {
+        if x.status == Status::OverBudget && (p.change.is_some() || p.accepted.is_some()) {
             cells.append(" OVER");
         }
         if with_throughput {
